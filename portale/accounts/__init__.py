@@ -1,0 +1,1 @@
+"""Accounts, roles, offices (SUAP) and authorities."""

@@ -1,0 +1,81 @@
+"""Settings of the portal, read in one place from environment variables prefixed ``PORTALE_``.
+
+Embedded defaults (SQLite file and local storage under ``var/``) let a newcomer run the
+portal with no configuration; production mode (``PORTALE_ENV=production``) refuses to start
+without the secrets that must not have a fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR = PROJECT_ROOT / "var"
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ if environ is None else environ
+    mode = env.get("PORTALE_ENV", "development")
+    var_dir = Path(env.get("PORTALE_VAR_DIR", str(DEFAULT_VAR)))
+    secret = env.get("PORTALE_SECRET_KEY")
+    if not secret:
+        if mode == "production":
+            raise ConfigError("PORTALE_SECRET_KEY must be set when PORTALE_ENV=production")
+        secret = DEV_SECRET_KEY
+    settings: dict[str, Any] = {
+        "ENV_MODE": mode,
+        "SECRET_KEY": secret,
+        "DATABASE_URL": env.get("PORTALE_DATABASE_URL", f"sqlite:///{var_dir / 'portale.db'}"),
+        "VAR_DIR": str(var_dir),
+        "STORAGE_PATH": env.get("PORTALE_STORAGE_PATH", str(var_dir / "storage")),
+        "STORAGE_BACKEND": env.get("PORTALE_STORAGE_BACKEND", "local"),
+        "S3_ENDPOINT_URL": env.get("PORTALE_S3_ENDPOINT_URL"),
+        "S3_BUCKET": env.get("PORTALE_S3_BUCKET", "portale"),
+        "MAIL_BACKEND": env.get("PORTALE_MAIL_BACKEND", "file" if mode != "production" else "smtp"),
+        "MAIL_HOST": env.get("PORTALE_MAIL_HOST", "127.0.0.1"),
+        "MAIL_PORT": int(env.get("PORTALE_MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("PORTALE_MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("PORTALE_MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _bool(env.get("PORTALE_MAIL_USE_TLS")),
+        "MAIL_SENDER": env.get("PORTALE_MAIL_SENDER", "noreply@portale-imprese.example"),
+        "MAIL_OUTBOX_DIR": env.get("PORTALE_MAIL_OUTBOX_DIR", str(var_dir / "mail")),
+        "CELERY_BROKER_URL": env.get("PORTALE_CELERY_BROKER_URL"),
+        "RATELIMIT_STORAGE_URI": env.get("PORTALE_RATELIMIT_STORAGE_URI", "memory://"),
+        "BASE_URL": env.get("PORTALE_BASE_URL", "http://127.0.0.1:5000"),
+        "EMBEDDED_WORKER": _bool(env.get("PORTALE_EMBEDDED_WORKER"), default=mode != "production"),
+        "BABEL_DEFAULT_LOCALE": "it",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
+        "LANGUAGES": ("it", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": mode == "production",
+        "REMEMBER_COOKIE_SECURE": mode == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": int(env.get("PORTALE_MAX_UPLOAD_MB", "25")) * 1024 * 1024,
+        "TESTING": False,
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Portale Unico delle Imprese API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+    # Connector settings stay raw here; connectors.registry maps PORTALE_CONNECTOR_<ID>_<KEY>.
+    settings["CONNECTOR_ENV"] = {k: v for k, v in env.items() if k.startswith("PORTALE_CONNECTOR_")}
+    return settings

@@ -1,0 +1,1 @@
+"""Reference data: ISTAT municipalities and ATECO activity codes."""

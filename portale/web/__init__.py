@@ -1,0 +1,1 @@
+"""Cross-area web pieces: home page, language switch, navigation, error pages."""

@@ -1,0 +1,51 @@
+"""Template globals: the navigation menu by role, date formatting, and field rendering helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    roles: frozenset[str] | None  # None: any logged-in user
+
+
+# Areas add their entry here; an entry whose endpoint does not exist yet is not shown.
+NAV_ITEMS = (
+    NavItem("dossier.index", _l("Le mie imprese"), frozenset({"entrepreneur", "intermediary"})),
+    NavItem("catalogue.index", _l("Catalogo procedimenti"), None),
+    NavItem("procedures.index", _l("Le mie pratiche"), frozenset({"entrepreneur", "intermediary"})),
+    NavItem("backoffice.worklist", _l("Scrivania"), frozenset({"clerk"})),
+    NavItem("backoffice.authority_worklist", _l("Pareri"), frozenset({"authority_officer"})),
+    NavItem("reports.dashboard", _l("Cruscotto tempi"), frozenset({"analyst", "admin"})),
+    NavItem("admin.index", _l("Amministrazione"), frozenset({"admin"})),
+)
+
+
+def navigation() -> list[tuple[str, object]]:
+    if not current_user.is_authenticated:
+        return []
+    roles = current_user.role_names
+    items = []
+    for item in NAV_ITEMS:
+        if item.endpoint not in current_app.view_functions:
+            continue
+        if item.roles is None or roles & item.roles:
+            items.append((url_for(item.endpoint), item.label))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime, get_locale
+
+    app.jinja_env.globals.update(navigation=navigation, get_locale=get_locale)
+    app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = (
+        lambda d, fmt="short": format_datetime(d, fmt) if d else ""
+    )
