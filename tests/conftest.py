@@ -27,16 +27,32 @@ use_fast_hashing()
 TEST_PASSWORD = "password-di-prova-123"
 
 
-def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgres_database_for_worker(url: str, suffix: str) -> str:
+    """A database of its own for each pytest-xdist worker, created on first use."""
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def resolve_test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("PORTALE_TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     if url:
-        return url
+        return postgres_database_for_worker(url, worker) if worker else url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return test_database_url(tmp_path_factory)
+    return resolve_test_database_url(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
