@@ -1,4 +1,4 @@
-"""``portale reference load``: load ISTAT municipalities, ATECO 2025 codes and seed organisations."""
+"""``portale reference load``: ISTAT municipalities, ATECO 2025 codes, seed organisations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 
-@click.group("reference", help="Reference data: ISTAT municipalities, ATECO codes, offices, authorities.")
+@click.group("reference", help="Reference data: municipalities, ATECO codes, offices, authorities.")
 def cli() -> None:
     pass
 

@@ -106,7 +106,10 @@ def read_istat_municipalities(supra_code: str = METRO_TORINO_SUPRA_CODE) -> list
 
 
 def _upsert(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
     update: Sequence[str],
 ) -> None:
     """INSERT ... ON CONFLICT DO UPDATE on PostgreSQL and SQLite; one statement per batch."""
@@ -145,7 +148,14 @@ def load_municipalities(session: Session, *, commit: bool = True) -> LoadResult:
         raise ReferenceDataError("no municipality of supra-municipal unit 201 in ISTAT's file")
     before = _count(session, Municipality)
     table = Municipality.__table__
-    columns = ("name", "cadastral_code", "province_code", "supra_code", "province_abbr", "is_capital")
+    columns = (
+        "name",
+        "cadastral_code",
+        "province_code",
+        "supra_code",
+        "province_abbr",
+        "is_capital",
+    )
     plain, with_patron = [], []
     for row in rows:
         patron = KNOWN_PATRON_DAYS.get(row["istat_code"])
@@ -173,18 +183,21 @@ def ateco_source() -> str:
     attribution = provenance.get("attribution") if isinstance(provenance, dict) else None
     return (
         f"{attribution or 'ISTAT, Classificazione ATECO'}: ATECO {ATECO_EDITION} (in force from "
-        f"1 April 2025), as shipped by the PyPI package ateco {_package_version('ateco')}, CC-BY 4.0"
+        f"1 April 2025), as shipped by the PyPI package ateco {_package_version('ateco')}, "
+        "CC-BY 4.0"
     )
 
 
 def read_ateco_nodes(edition: str = ATECO_EDITION) -> list[dict[str, Any]]:
-    """Every node of one ATECO edition: sections, divisions, groups, classes, categories, subcategories."""
+    """Every node of one ATECO edition, from sections down to subcategories."""
     from ateco._load import load_nodes  # the package's public API only looks codes up one by one
 
     return list(load_nodes(edition).values())
 
 
-def load_ateco(session: Session, *, edition: str = ATECO_EDITION, commit: bool = True) -> LoadResult:
+def load_ateco(
+    session: Session, *, edition: str = ATECO_EDITION, commit: bool = True
+) -> LoadResult:
     """Upsert the whole ATECO edition (about 3,300 codes, well under a second)."""
     nodes = read_ateco_nodes(edition)
     before = _count(session, AtecoCode)
@@ -199,7 +212,13 @@ def load_ateco(session: Session, *, edition: str = ATECO_EDITION, commit: bool =
         }
         for node in nodes
     ]
-    _upsert(session, AtecoCode.__table__, rows, ["code"], ("edition", "level", "title_it", "parent_code"))
+    _upsert(
+        session,
+        AtecoCode.__table__,
+        rows,
+        ["code"],
+        ("edition", "level", "title_it", "parent_code"),
+    )
     result = LoadResult(
         what=f"ATECO {edition} codes",
         total=len(rows),
@@ -263,7 +282,9 @@ def load_organisations(session: Session, *, commit: bool = True) -> LoadResult:
         office = Office(**item)
         for code in codes:
             if code in served:
-                details.append(f"{item['code']}: {code} is already served by another office, skipped")
+                details.append(
+                    f"{item['code']}: {code} is already served by another office, skipped"
+                )
                 continue
             office.municipalities.append(known[code])
             served[code] = -1
