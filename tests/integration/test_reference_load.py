@@ -46,7 +46,11 @@ def test_load_gives_the_metro_area_codes_and_organisations_and_is_idempotent(ses
 
     counts = (_count(session, Municipality), _count(session, AtecoCode), _count(session, Office))
     again = load_reference_data(session)
-    assert (_count(session, Municipality), _count(session, AtecoCode), _count(session, Office)) == counts
+    assert (
+        _count(session, Municipality),
+        _count(session, AtecoCode),
+        _count(session, Office),
+    ) == counts
     assert [r.inserted for r in again] == [0, 0, 0]
 
 

@@ -1,0 +1,286 @@
+"""``portale demo load``: reference data plus one login per role and a realistic demo company.
+
+Everything here is demo data: the people, the company and its numbers are invented (the VAT
+number and tax codes are computed to pass their check digits, not taken from real subjects).
+:func:`load_demo` is idempotent: running it again keeps one of everything and resets the
+demo passwords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum import luhn
+from stdnum.it import codicefiscale, iva
+
+from portale.accounts.models import Authority, Office, User, UserRole
+from portale.accounts.passwords import hash_password
+from portale.accounts.services import get_user_by_email, set_roles
+from portale.dossier.access import today_rome
+from portale.dossier.models import (
+    MANDATE_DELEGATE,
+    MANDATE_OWNER,
+    SOURCE_USER,
+    Company,
+    CompanyActivity,
+    DossierChange,
+    LegalRepresentative,
+    LocalUnit,
+    Mandate,
+)
+from portale.reference.services import load_reference_data
+
+DEMO_PASSWORD = "demo12345!"
+
+
+def _vat_number(first_ten: str) -> str:
+    # The Italian VAT check digit is Luhn's over the first ten digits (seven for the
+    # company, three for the issuing office: 001 is Torino).
+    number = first_ten + luhn.calc_check_digit(first_ten)
+    iva.validate(number)
+    return number
+
+
+def _person_tax_code(first_fifteen: str) -> str:
+    code = first_fifteen + codicefiscale.calc_check_digit(first_fifteen)
+    codicefiscale.validate(code)
+    return code
+
+
+# Giulia Ferrero, born in Torino (L219) on 12 August 1985; Marco Bianchi, Torino, 1 January 1970.
+GIULIA_TAX_CODE = _person_tax_code("FRRGLI85M52L219")
+MARCO_TAX_CODE = _person_tax_code("BNCMRC70A01L219")
+COMPANY_VAT = _vat_number("1185043001")
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    full_name: str
+    role: str
+    office: str | None = None
+    authority: str | None = None
+    tax_code: str | None = None
+
+
+DEMO_USERS = (
+    DemoUser("impresa@demo.it", "Giulia Ferrero", "entrepreneur", tax_code=GIULIA_TAX_CODE),
+    DemoUser("intermediario@demo.it", "Marco Bianchi", "intermediary", tax_code=MARCO_TAX_CODE),
+    DemoUser("suap@demo.it", "Paola Operatrice (SUAP Torino)", "clerk", office="SUAP_TORINO"),
+    DemoUser(
+        "asl@demo.it",
+        "Andrea Funzionario (ASL Città di Torino)",
+        "authority_officer",
+        authority="ASL_TO",
+    ),
+    DemoUser("analista@demo.it", "Sara Analista", "analyst"),
+    DemoUser("admin@demo.it", "Amministratore del portale", "admin"),
+)
+
+DEMO_COMPANY: dict[str, Any] = {
+    "tax_code": COMPANY_VAT,
+    "vat_number": COMPANY_VAT,
+    "name": "Bottega e Caffè Aurora S.r.l.",
+    "legal_form": "Società a responsabilità limitata",
+    "rea_number": "TO-1298734",
+    "pec": "bottega.aurora@pec.demo.example",
+    "office_street": "Via Po 18",
+    "office_postcode": "10123",
+    "office_municipality": "001272",  # Torino
+    "local_units": [
+        {
+            "name": "Minimarket Aurora",
+            "street": "Via Nizza 45",
+            "postcode": "10125",
+            "municipality": "001272",  # Torino
+            # ATECO 2025: non-specialised retail, mainly food ("minimarket")
+            "ateco_code": "47.11.02",
+        },
+        {
+            "name": "Caffè Aurora",
+            "street": "Corso Roma 12",
+            "postcode": "10024",
+            "municipality": "001156",  # Moncalieri
+            # ATECO 2025: bars and coffee shops
+            "ateco_code": "56.30.01",
+        },
+    ],
+    "activities": [
+        {"ateco_code": "47.11.02", "primary": True},
+        {"ateco_code": "56.30.01", "primary": False},
+    ],
+    "representatives": [
+        {
+            "full_name": "Giulia Ferrero",
+            "tax_code": GIULIA_TAX_CODE,
+            "role": "Amministratrice unica",
+        },
+    ],
+}
+
+_COMPANY_FIELDS = (
+    "tax_code",
+    "vat_number",
+    "name",
+    "legal_form",
+    "rea_number",
+    "pec",
+    "office_street",
+    "office_postcode",
+    "office_municipality",
+)
+
+
+def _ensure_user(session: Session, spec: DemoUser, password_hash: str) -> User:
+    user = get_user_by_email(session, spec.email)
+    if user is None:
+        user = User(
+            email=spec.email,
+            full_name=spec.full_name,
+            password_hash=password_hash,
+            roles=[UserRole(role=spec.role)],
+        )
+        session.add(user)
+    else:
+        user.password_hash = password_hash
+        set_roles(session, user, {spec.role})
+    user.full_name = spec.full_name
+    user.active = True
+    if spec.tax_code and user.tax_code is None:
+        taken = session.scalar(select(User.id).where(User.tax_code == spec.tax_code))
+        if taken is None:
+            user.tax_code = spec.tax_code
+    user.office_id = (
+        session.scalar(select(Office.id).where(Office.code == spec.office)) if spec.office else None
+    )
+    user.authority_id = (
+        session.scalar(select(Authority.id).where(Authority.code == spec.authority))
+        if spec.authority
+        else None
+    )
+    session.flush()
+    return user
+
+
+def _record(changes: list[DossierChange], path: str, value: Any) -> None:
+    if value is not None:
+        changes.append(DossierChange(field_path=path, new_value=value))
+
+
+def _create_demo_company(session: Session, actor: User) -> Company:
+    """The demo dossier, with a 'typed by the entrepreneur' change row for every value.
+
+    Written directly because ``portale.dossier.services.create_company`` did not exist when this
+    was written; switch to it when it does so the demo follows the same rules as the forms.
+    """
+    data = DEMO_COMPANY
+    company = Company(**{f: data[f] for f in _COMPANY_FIELDS})
+    company.local_units = [LocalUnit(**u) for u in data["local_units"]]
+    company.activities = [CompanyActivity(**a) for a in data["activities"]]
+    company.representatives = [LegalRepresentative(**r) for r in data["representatives"]]
+    session.add(company)
+    session.flush()
+    changes: list[DossierChange] = []
+    for f in _COMPANY_FIELDS:
+        _record(changes, f, data[f])
+    for unit in company.local_units:
+        for f in ("name", "street", "postcode", "municipality", "ateco_code"):
+            _record(changes, f"local_units/{unit.id}/{f}", getattr(unit, f))
+    for activity in company.activities:
+        for f in ("ateco_code", "primary"):
+            _record(changes, f"activities/{activity.id}/{f}", getattr(activity, f))
+    for rep in company.representatives:
+        for f in ("full_name", "tax_code", "role"):
+            _record(changes, f"representatives/{rep.id}/{f}", getattr(rep, f))
+    for change in changes:
+        change.company_id = company.id
+        change.company_version = company.version
+        change.source = SOURCE_USER
+        change.actor_id = actor.id
+        change.old_value = None
+    session.add_all(changes)
+    return company
+
+
+def _ensure_mandate(
+    session: Session, company: Company, grantee: User, granted_by: User, kind: str, **extra: Any
+) -> None:
+    exists = session.scalar(
+        select(Mandate.id).where(
+            Mandate.company_id == company.id,
+            Mandate.grantee_id == grantee.id,
+            Mandate.kind == kind,
+            Mandate.revoked_at.is_(None),
+        )
+    )
+    if exists is None:
+        session.add(
+            Mandate(
+                company_id=company.id,
+                grantee_id=grantee.id,
+                kind=kind,
+                scope="full",
+                granted_by_id=granted_by.id,
+                **extra,
+            )
+        )
+
+
+def load_demo(session: Session) -> list[tuple[str, str, str]]:
+    """Load reference data, the demo logins and the demo company; returns (e-mail, password, role).
+
+    Idempotent: a second run finds everything in place (and resets the demo passwords).
+    """
+    load_reference_data(session)
+    password_hash = hash_password(DEMO_PASSWORD)
+    users = {spec.role: _ensure_user(session, spec, password_hash) for spec in DEMO_USERS}
+    owner = users["entrepreneur"]
+    company = session.scalar(select(Company).where(Company.tax_code == COMPANY_VAT))
+    if company is None:
+        company = _create_demo_company(session, owner)
+        session.flush()
+    _ensure_mandate(
+        session,
+        company,
+        owner,
+        owner,
+        MANDATE_OWNER,
+        note="Legale rappresentante (dati dimostrativi)",
+    )
+    _ensure_mandate(
+        session,
+        company,
+        users["intermediary"],
+        owner,
+        MANDATE_DELEGATE,
+        expires_on=today_rome() + timedelta(days=365),
+        note="Delega allo Studio Bianchi per le pratiche SUAP (dati dimostrativi)",
+    )
+    session.commit()
+    return [(spec.email, DEMO_PASSWORD, spec.role) for spec in DEMO_USERS]
+
+
+@click.group("demo", help="Demo data: one login per role and a demo company.")
+def cli() -> None:
+    pass
+
+
+@cli.command("load")
+def load() -> None:
+    """Load reference data and the demo accounts and company (idempotent)."""
+    from portale.extensions import db
+
+    logins = load_demo(db.session)
+    width = max(len(e) for e, _p, _r in logins)
+    click.echo(f"{'e-mail'.ljust(width)}  {'password':<12}  role")
+    for email, password, role in logins:
+        click.echo(f"{email.ljust(width)}  {password:<12}  {role}")
+    click.echo(
+        f"\n'{DEMO_PASSWORD}' is a DEMO password, printed on purpose: never load demo data "
+        "into a production database."
+    )
