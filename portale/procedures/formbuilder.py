@@ -30,6 +30,7 @@ from wtforms.fields import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 
 FIELD_KINDS = ("text", "textarea", "date", "number", "email", "select", "checkbox", "municipality", "ateco")
 ATECO_PATTERN = re.compile(r"^\d{2}(\.\d{1,2}(\.\d{1,2})?)?$")
@@ -279,7 +280,7 @@ def _wtforms_field(spec: FormSpec, f: FieldSpec, choices: Mapping[str, Sequence[
     return SelectField(
         f.label,
         checks,
-        choices=[("", _l("— scegli —")), *options],
+        choices=[SelectChoice("", _l("— scegli —")), *(SelectChoice(v, lbl) for v, lbl in options)],
         validate_choice=True,
         **kwargs,
     )
