@@ -97,12 +97,9 @@ class OfficeForm(FlaskForm):
     pec = EmailField(_l("PEC"), validators=[Optional(), Email(_l("Indirizzo PEC non valido."))])
     saturday_is_holiday = BooleanField(_l("Il sabato è festivo per il calcolo dei termini"))
     active = BooleanField(_l("Ufficio attivo"), default=True)
-    municipalities = SelectMultipleField(
+    municipalities = CheckboxListField(
         _l("Comuni serviti"),
-        description=_l(
-            "Tieni premuto Ctrl (Cmd su Mac) per sceglierne più d'uno. "
-            "Ogni comune può essere servito da un solo ufficio."
-        ),
+        description=_l("Ogni comune può essere servito da un solo ufficio."),
         validate_choice=False,
     )
 

@@ -234,6 +234,16 @@ def served_elsewhere(
     return [(m, o) for m, o in session.execute(stmt)]
 
 
+def served_by(session: Session, *, except_office: int | None = None) -> dict[str, str]:
+    """Municipality ISTAT code -> name of the office serving it (other than ``except_office``)."""
+    stmt = select(office_municipality.c.istat_code, Office.name).join(
+        Office, Office.id == office_municipality.c.office_id
+    )
+    if except_office is not None:
+        stmt = stmt.where(Office.id != except_office)
+    return {code: name for code, name in session.execute(stmt)}
+
+
 def _clean(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None

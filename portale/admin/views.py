@@ -173,7 +173,12 @@ def office_edit(office_id: int | None = None) -> str | Response:
         else:
             flash(_("Ufficio %(name)s salvato.", name=saved.name), "success")
             return redirect(url_for("admin.offices"))
-    return render_template("admin/office_form.html", form=form, office=office)
+    return render_template(
+        "admin/office_form.html",
+        form=form,
+        office=office,
+        served_by=services.served_by(db.session, except_office=office_id),
+    )
 
 
 # -- authorities -----------------------------------------------------------------------------
