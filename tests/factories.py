@@ -9,7 +9,7 @@ from __future__ import annotations
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy.orm import Session
-from stdnum.it import iva
+from stdnum import luhn
 
 from portale.accounts.models import Authority, Office, User, UserRole
 from portale.accounts.passwords import hash_password
@@ -52,8 +52,8 @@ class Base(SQLAlchemyModelFactory):
 
 
 def vat_number(n: int) -> str:
-    body = f"{n:010d}"
-    return body + iva.calc_check_digit(body)
+    body = f"{n:07d}001"  # seven-digit company number, office code 001 (Torino)
+    return body + luhn.calc_check_digit(body)
 
 
 @registered
@@ -86,6 +86,8 @@ class UserFactory(Base):
     def roles(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         for role in extracted or ("entrepreneur",):
             obj.roles.append(UserRole(role=role))
+        if create:
+            UserFactory._meta.sqlalchemy_session.commit()
 
 
 @registered
