@@ -90,6 +90,16 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _field_errors(errors: Mapping[str, Any]) -> dict[str, Any]:
+    # One shape for clients whatever raised the error: {field: [message, ...]}. (marshmallow
+    # does not wrap lazy messages in a list, and services may give a single string.)
+    shaped = _plain(errors)
+    return {
+        field: messages if isinstance(messages, list | dict) else [messages]
+        for field, messages in shaped.items()
+    }
+
+
 def _validation_errors(messages: Mapping[str, Any]) -> dict[str, Any]:
     # webargs nests errors by location ({"json": {...}, "query": {...}}); clients want the
     # field names, as in the errors raised by the services.
@@ -112,7 +122,7 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
         errors = _validation_errors(data.pop("messages"))
     payload["message"] = data.pop("message", None) or _default_message(code, error)
     if errors:
-        payload["errors"] = _plain(errors)
+        payload["errors"] = _field_errors(errors)
     headers = data.pop("headers", None) or {}
     data.pop("exc", None)
     data.pop("schema", None)
