@@ -32,7 +32,17 @@ from wtforms.fields import (
 )
 from wtforms.fields.choices import SelectChoice
 
-FIELD_KINDS = ("text", "textarea", "date", "number", "email", "select", "checkbox", "municipality", "ateco")
+FIELD_KINDS = (
+    "text",
+    "textarea",
+    "date",
+    "number",
+    "email",
+    "select",
+    "checkbox",
+    "municipality",
+    "ateco",
+)
 ATECO_PATTERN = re.compile(r"^\d{2}(\.\d{1,2}(\.\d{1,2})?)?$")
 UPDATE_PREFIX = "aggiorna__"  # the "also update the dossier" checkbox next to a prefilled field
 DEFAULT_ACCEPT = ("pdf", "p7m")
@@ -206,7 +216,7 @@ def visible_fields(spec: FormSpec, answers: Mapping[str, Any]) -> set[str]:
 
 
 class _RequiredWhenShown:
-    """``required`` that applies only when the field's ``show_if`` holds; hidden fields are ignored."""
+    """``required`` only while the field's ``show_if`` holds; a hidden field is never checked."""
 
     field_flags = {"required": True}
 
@@ -255,11 +265,15 @@ def _ateco_check(form: Form, field: Any) -> None:
         raise validators.ValidationError(_l("Codice ATECO non valido (esempio: 47.11.10)."))
 
 
-def _wtforms_field(spec: FormSpec, f: FieldSpec, choices: Mapping[str, Sequence[tuple[str, str]]]) -> Any:
+def _wtforms_field(
+    spec: FormSpec, f: FieldSpec, choices: Mapping[str, Sequence[tuple[str, str]]]
+) -> Any:
     checks: list[Any] = [_RequiredWhenShown(spec, f)]
     kwargs: dict[str, Any] = {"description": f.help or ""}
     if f.kind in ("text", "textarea"):
-        checks.append(validators.Length(max=f.max_length or 4000, message=_l("Testo troppo lungo.")))
+        checks.append(
+            validators.Length(max=f.max_length or 4000, message=_l("Testo troppo lungo."))
+        )
     if f.kind == "text":
         return StringField(f.label, checks, **kwargs)
     if f.kind == "textarea":
@@ -320,7 +334,9 @@ def italianise(form: Form) -> None:
         field_.errors = [ITALIAN_MESSAGES.get(str(e), e) for e in field_.errors]
 
 
-def answers_formdata(answers: Mapping[str, Any], updates: Iterable[str] = ()) -> MultiDict[str, str]:
+def answers_formdata(
+    answers: Mapping[str, Any], updates: Iterable[str] = ()
+) -> MultiDict[str, str]:
     """Stored answers as form data, so a draft re-renders exactly what was typed."""
     data: MultiDict[str, str] = MultiDict()
     for name, value in answers.items():
@@ -384,7 +400,9 @@ def validate_answers(
     return clean, errors
 
 
-def display_value(f: FieldSpec | None, value: Any, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> str:
+def display_value(
+    f: FieldSpec | None, value: Any, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
+) -> str:
     """How an answer is printed on the receipt and in the lists: option labels, Italian dates."""
     if value is None or value == "":
         return "—"

@@ -29,7 +29,9 @@ class ProcedureFormBase(FlaskForm):
     idempotency_key = HiddenField()
 
 
-def procedure_form(spec: formbuilder.FormSpec, *, prefilled: list[str], choices: Any, formdata: Any) -> Any:
+def procedure_form(
+    spec: formbuilder.FormSpec, *, prefilled: list[str], choices: Any, formdata: Any
+) -> Any:
     form_class = formbuilder.build_form_class(
         spec, base=ProcedureFormBase, choices=choices, prefilled=prefilled
     )

@@ -47,6 +47,7 @@ except ModuleNotFoundError as _missing:
         term_days: Mapped[int | None] = mapped_column(Integer)
         spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+
 # SSU states (instance-descriptor-schema.yaml) used by this area; the back office adds the rest.
 STATE_STARTED = "started"
 STATE_PRESENTED = "presented"
@@ -61,7 +62,9 @@ class Draft(Base):
     __tablename__ = "procedure_draft"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     local_unit_id: Mapped[int] = mapped_column(ForeignKey("local_unit.id", ondelete="CASCADE"))
     type_code: Mapped[str] = mapped_column(String(64))
     type_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_type_version.id"))
@@ -73,7 +76,9 @@ class Draft(Base):
     # names of prefilled fields whose changed value the user wants written back to the dossier
     dossier_updates: Mapped[list[str]] = mapped_column(JSON, default=list)
     # set when the draft has been filed; the draft is then kept only to answer repeated submits
-    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedure.id", ondelete="SET NULL"))
+    procedure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("procedure.id", ondelete="SET NULL")
+    )
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="draft", order_by="Attachment.id", foreign_keys="Attachment.draft_id"
@@ -95,11 +100,15 @@ class Procedure(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
-    local_unit_id: Mapped[int | None] = mapped_column(ForeignKey("local_unit.id", ondelete="SET NULL"))
+    local_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("local_unit.id", ondelete="SET NULL")
+    )
     municipality: Mapped[str] = mapped_column(ForeignKey("municipality.istat_code"), index=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     type_code: Mapped[str] = mapped_column(String(64), index=True)
-    type_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_type_version.id"), index=True)
+    type_version_id: Mapped[int] = mapped_column(
+        ForeignKey("procedure_type_version.id"), index=True
+    )
     regime: Mapped[str] = mapped_column(String(32))
     submitter_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -125,7 +134,8 @@ class Procedure(Base):
     last_day: Mapped[date | None] = mapped_column(Date, index=True)
 
     events: Mapped[list[ProcedureEvent]] = relationship(
-        back_populates="procedure", order_by="(ProcedureEvent.at, ProcedureEvent.id)",
+        back_populates="procedure",
+        order_by="(ProcedureEvent.at, ProcedureEvent.id)",
         cascade="all, delete-orphan",
     )
     attachments: Mapped[list[Attachment]] = relationship(
@@ -168,7 +178,7 @@ class ProcedureEvent(Base):
 
 
 class Attachment(Base):
-    """An uploaded file, checked by content and size; the bytes live in storage under ``storage_key``."""
+    """An uploaded file, checked by content and size; its bytes live at ``storage_key``."""
 
     __tablename__ = "procedure_attachment"
 
@@ -189,7 +199,9 @@ class Attachment(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    draft: Mapped[Draft | None] = relationship(back_populates="attachments", foreign_keys=[draft_id])
+    draft: Mapped[Draft | None] = relationship(
+        back_populates="attachments", foreign_keys=[draft_id]
+    )
     procedure: Mapped[Procedure | None] = relationship(
         back_populates="attachments", foreign_keys=[procedure_id]
     )

@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portale.config import PROJECT_ROOT
@@ -63,7 +64,9 @@ def receipt_context(session: Session, procedure: Procedure) -> dict[str, Any]:
     answers = []
     for f in spec.fields:
         if f.name in procedure.answers:
-            answers.append((f.label, formbuilder.display_value(f, procedure.answers[f.name], choices)))
+            answers.append(
+                (f.label, formbuilder.display_value(f, procedure.answers[f.name], choices))
+            )
     slot_labels = {a.slot: a.label for a in spec.attachments}
     submitted = procedure.submitted_at.astimezone(ROME)
     from portale.reference.models import Municipality
@@ -81,9 +84,7 @@ def receipt_context(session: Session, procedure: Procedure) -> dict[str, Any]:
         "submitted_date": submitted.strftime("%d/%m/%Y"),
         "submitted_time": submitted.strftime("%H:%M"),
         "answers": answers,
-        "attachments": [
-            (slot_labels.get(a.slot, a.slot), a) for a in procedure.attachments
-        ],
+        "attachments": [(slot_labels.get(a.slot, a.slot), a) for a in procedure.attachments],
         "term": services.legal_term(session, procedure),
         "cui": procedure.cui_label,
         "generated_at": datetime.now(ROME).strftime("%d/%m/%Y %H:%M"),
@@ -123,9 +124,7 @@ def mail_receipt(procedure: Procedure, pdf: bytes, config: Any) -> None:
     """E-mail the receipt to the submitter (``portale.mail``, the configured backend)."""
     from portale.mail import Attachment, MailMessage, send
 
-    subject = str(
-        _l("Ricevuta della pratica %(protocol)s", protocol=procedure.protocol_label)
-    )
+    subject = str(_l("Ricevuta della pratica %(protocol)s", protocol=procedure.protocol_label))
     body = str(
         _l(
             "La pratica «%(type)s» per %(company)s è stata presentata a %(office)s con "

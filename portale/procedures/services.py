@@ -275,7 +275,9 @@ def detect_kind(data: bytes) -> str | None:
 def safe_filename(filename: str) -> str:
     """The last component of the name the user gave, for display only (never a path)."""
     name = PurePosixPath((filename or "").replace("\\", "/")).name
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C")
+    name = "".join(
+        ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C"
+    )
     name = name.strip().lstrip(".") or "allegato"
     return name[-200:]
 
@@ -337,7 +339,8 @@ def add_attachment(
     if claimed is not None and claimed != kind:
         raise AttachmentRejected(
             _l(
-                "«%(label)s»: il file «%(name)s» ha estensione .%(ext)s ma il contenuto è un %(kind)s. "
+                "«%(label)s»: il file «%(name)s» ha estensione .%(ext)s "
+                "ma il contenuto è un %(kind)s. "
                 "Carica il file corretto.",
                 label=spec.label,
                 name=display_name,
@@ -444,7 +447,9 @@ def submit_procedure(
     """
     idempotency_key = (idempotency_key or "").strip()[:100]
     if not idempotency_key:
-        raise SubmissionInvalid({GENERAL_ERROR: [str(_l("Richiesta non valida: ricarica la pagina."))]})
+        raise SubmissionInvalid(
+            {GENERAL_ERROR: [str(_l("Richiesta non valida: ricarica la pagina."))]}
+        )
     existing = _procedure_by_key(session, actor, idempotency_key)
     if existing is not None:
         return existing
@@ -628,7 +633,9 @@ class LegalTerm:
     effective_on: date | None = None  # SCIA: effective at filing
 
 
-def legal_term(session: Session, procedure: Procedure, *, office: Office | None = None) -> LegalTerm:
+def legal_term(
+    session: Session, procedure: Procedure, *, office: Office | None = None
+) -> LegalTerm:
     received_on = procedure.received_on or rome_date(procedure.submitted_at)
     regime = (procedure.regime or "").upper()
     if regime == REGIME_COMUNICAZIONE:
@@ -739,7 +746,9 @@ def _dossier_read(company: Company, unit: LocalUnit | None, path: str) -> Any:
     return read_path(company, unit, path)
 
 
-def dossier_values(spec: formbuilder.FormSpec, company: Company, unit: LocalUnit | None) -> dict[str, Any]:
+def dossier_values(
+    spec: formbuilder.FormSpec, company: Company, unit: LocalUnit | None
+) -> dict[str, Any]:
     """Field name -> dossier value, as text the form shows, for every field bound to the dossier."""
     values: dict[str, Any] = {}
     for f in spec.fields:
@@ -821,15 +830,38 @@ def serialise_company(company: Company) -> dict[str, Any]:
         serialise = None
     if serialise is not None:
         return serialise(company)
-    columns = ("tax_code", "vat_number", "name", "legal_form", "rea_number", "pec",
-               "office_street", "office_postcode", "office_municipality", "version")
+    columns = (
+        "tax_code",
+        "vat_number",
+        "name",
+        "legal_form",
+        "rea_number",
+        "pec",
+        "office_street",
+        "office_postcode",
+        "office_municipality",
+        "version",
+    )
     return {
         **{c: _jsonable(getattr(company, c)) for c in columns},
         "local_units": [
-            {c: _jsonable(getattr(u, c)) for c in ("id", "name", "street", "postcode", "municipality", "ateco_code", "active")}
+            {
+                c: _jsonable(getattr(u, c))
+                for c in (
+                    "id",
+                    "name",
+                    "street",
+                    "postcode",
+                    "municipality",
+                    "ateco_code",
+                    "active",
+                )
+            }
             for u in company.local_units
         ],
-        "activities": [{"ateco_code": a.ateco_code, "primary": a.primary} for a in company.activities],
+        "activities": [
+            {"ateco_code": a.ateco_code, "primary": a.primary} for a in company.activities
+        ],
         "representatives": [
             {"full_name": r.full_name, "tax_code": r.tax_code, "role": r.role}
             for r in company.representatives

@@ -50,7 +50,9 @@ STATE_LABELS = {
     "cdss_convened": _l("Conferenza di servizi indetta"),
     "ended_by_suspension_requested": _l("Conclusa: sospensione dell'attività"),
     "ended_by_conformation_requested": _l("Conclusa: richiesta di conformazione"),
-    "ended_by_proceeding_time_expired": _l("Conclusa per decorrenza dei termini (silenzio assenso)"),
+    "ended_by_proceeding_time_expired": _l(
+        "Conclusa per decorrenza dei termini (silenzio assenso)"
+    ),
     "ended_by_positive_outcome": _l("Conclusa con esito positivo"),
     "ended_by_negative_outcome": _l("Conclusa con esito negativo"),
     "ended_by_submitter_cancel_requested": _l("Ritirata dall'impresa"),
@@ -126,7 +128,9 @@ def receipt(procedure_id: int) -> Response:
     procedure = _procedure_or_404(procedure_id)
     pdf = ensure_receipt(db.session, _storage(), procedure)
     response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{receipt_filename(procedure)}"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{receipt_filename(procedure)}"'
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -197,7 +201,9 @@ def edit_draft(draft_id: int) -> str | Response:
         return _render_draft(draft, spec, formdata=None)
 
     answers, updates = formbuilder.answers_from_formdata(spec, request.form)
-    services.save_draft(db.session, draft.id, actor=current_user, answers=answers, dossier_updates=updates)
+    services.save_draft(
+        db.session, draft.id, actor=current_user, answers=answers, dossier_updates=updates
+    )
     upload_errors = _store_uploads(draft, spec)
     action = request.form.get("action", "save")
     if action == "submit" and not upload_errors:
@@ -213,14 +219,19 @@ def edit_draft(draft_id: int) -> str | Response:
         except services.SubmissionInvalid as error:
             return _render_draft(draft, spec, formdata=request.form, errors=error.errors), 422
         flash(
-            _("Pratica presentata: protocollo %(protocol)s. La ricevuta ti è stata inviata per e-mail.",
-              protocol=procedure.protocol_label),
+            _(
+                "Pratica presentata: protocollo %(protocol)s. "
+                "La ricevuta ti è stata inviata per e-mail.",
+                protocol=procedure.protocol_label,
+            ),
             "success",
         )
         return redirect(url_for("procedures.detail", procedure_id=procedure.id))
     if upload_errors:
         return _render_draft(draft, spec, formdata=request.form, errors=upload_errors), 422
-    flash(_("Bozza salvata. Puoi riprenderla in qualsiasi momento da «Le mie pratiche»."), "success")
+    flash(
+        _("Bozza salvata. Puoi riprenderla in qualsiasi momento da «Le mie pratiche»."), "success"
+    )
     return redirect(url_for("procedures.edit_draft", draft_id=draft.id))
 
 
@@ -326,7 +337,9 @@ def delete_draft(draft_id: int) -> Response:
 @login_required
 def remove_attachment(draft_id: int, attachment_id: int) -> Response:
     try:
-        services.remove_attachment(db.session, _storage(), draft_id, attachment_id, actor=current_user)
+        services.remove_attachment(
+            db.session, _storage(), draft_id, attachment_id, actor=current_user
+        )
     except services.NotFound:
         abort(404)
     except services.DraftAlreadyFiled as filed:

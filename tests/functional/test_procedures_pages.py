@@ -13,8 +13,10 @@ from tests.integration.test_procedures_support import PDF, PNG, make_world, unit
 
 
 def start(client, world):
-    response = client.post(f"/pratiche/nuova?tipo={world.version.code}",
-                           data={"premises": f"{world.company.id}:{world.unit.id}"})
+    response = client.post(
+        f"/pratiche/nuova?tipo={world.version.code}",
+        data={"premises": f"{world.company.id}:{world.unit.id}"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
     return int(response.headers["Location"].rstrip("/").split("/")[-1])
 
@@ -33,11 +35,19 @@ def test_errors_next_to_fields_and_nothing_typed_is_lost(client, session, login_
     world = make_world(session)
     login_as(world.user)
     draft_id = start(client, world)
-    response = client.post(f"/pratiche/bozze/{draft_id}", data={
-        "ragione_sociale": world.company.name, "indirizzo": "Via Garibaldi 10",
-        "data_inizio": "", "superficie": "centoventi", "settore": "alimentare",
-        "note": "Apertura prevista a dicembre", "action": "submit", "idempotency_key": "k1",
-    })
+    response = client.post(
+        f"/pratiche/bozze/{draft_id}",
+        data={
+            "ragione_sociale": world.company.name,
+            "indirizzo": "Via Garibaldi 10",
+            "data_inizio": "",
+            "superficie": "centoventi",
+            "settore": "alimentare",
+            "note": "Apertura prevista a dicembre",
+            "action": "submit",
+            "idempotency_key": "k1",
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Campo obbligatorio." in html  # data_inizio and the now-shown HACCP field
@@ -54,11 +64,16 @@ def test_draft_survives_logout_and_is_listed(client, session, login_as):
     world = make_world(session)
     login_as(world.user)
     draft_id = start(client, world)
-    saved = client.post(f"/pratiche/bozze/{draft_id}/salvataggio",
-                        data={"note": "testo scritto prima di uscire", "superficie": "12"})
+    saved = client.post(
+        f"/pratiche/bozze/{draft_id}/salvataggio",
+        data={"note": "testo scritto prima di uscire", "superficie": "12"},
+    )
     assert saved.status_code == 200 and saved.get_json()["saved"] is True
     client.post("/account/esci")
-    assert client.post(f"/pratiche/bozze/{draft_id}/salvataggio", data={"note": "x"}).status_code == 401
+    assert (
+        client.post(f"/pratiche/bozze/{draft_id}/salvataggio", data={"note": "x"}).status_code
+        == 401
+    )
     login_as(world.user)
     listing = client.get("/pratiche/").get_data(as_text=True)
     assert f"/pratiche/bozze/{draft_id}" in listing
@@ -72,13 +87,19 @@ def test_full_filing_with_double_click_gives_one_procedure_and_a_receipt(client,
     draft_id = start(client, world)
     SENT.clear()
     data = {
-        "ragione_sociale": world.company.name, "indirizzo": "Via Garibaldi 10",
-        "data_inizio": "2026-12-01", "superficie": "120", "settore": "non_alimentare",
-        "action": "submit", "idempotency_key": "doppio-click",
+        "ragione_sociale": world.company.name,
+        "indirizzo": "Via Garibaldi 10",
+        "data_inizio": "2026-12-01",
+        "superficie": "120",
+        "settore": "non_alimentare",
+        "action": "submit",
+        "idempotency_key": "doppio-click",
     }
-    first = client.post(f"/pratiche/bozze/{draft_id}", data={
-        **data, "allegato__planimetria": (io.BytesIO(PDF), "planimetria.pdf")},
-        content_type="multipart/form-data")
+    first = client.post(
+        f"/pratiche/bozze/{draft_id}",
+        data={**data, "allegato__planimetria": (io.BytesIO(PDF), "planimetria.pdf")},
+        content_type="multipart/form-data",
+    )
     assert first.status_code == 302, first.get_data(as_text=True)[:2000]
     second = client.post(f"/pratiche/bozze/{draft_id}", data=data)
     assert second.status_code == 302
@@ -99,9 +120,11 @@ def test_wrong_file_is_rejected_naming_the_slot(client, session, login_as):
     world = make_world(session)
     login_as(world.user)
     draft_id = start(client, world)
-    response = client.post(f"/pratiche/bozze/{draft_id}", data={
-        "action": "save", "allegato__planimetria": (io.BytesIO(PNG), "planimetria.pdf")},
-        content_type="multipart/form-data")
+    response = client.post(
+        f"/pratiche/bozze/{draft_id}",
+        data={"action": "save", "allegato__planimetria": (io.BytesIO(PNG), "planimetria.pdf")},
+        content_type="multipart/form-data",
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Planimetria dei locali" in html and "non è un formato ammesso" in html
@@ -117,15 +140,26 @@ def test_another_companys_user_gets_404(client, session, login_as):
     login_as(stranger)
     assert client.get(f"/pratiche/bozze/{draft_id}").status_code == 404
     assert client.post(f"/pratiche/bozze/{draft_id}", data={"note": "x"}).status_code == 404
-    assert client.post(f"/pratiche/bozze/{draft_id}/salvataggio", data={"note": "x"}).status_code == 404
+    assert (
+        client.post(f"/pratiche/bozze/{draft_id}/salvataggio", data={"note": "x"}).status_code
+        == 404
+    )
     assert client.post(f"/pratiche/bozze/{draft_id}/elimina").status_code == 404
     # a filed procedure and its receipt
     client.post("/account/esci")
     login_as(world.user)
-    client.post(f"/pratiche/bozze/{draft_id}", data={
-        "data_inizio": "2026-12-01", "superficie": "1", "settore": "non_alimentare",
-        "action": "submit", "idempotency_key": "k",
-        "allegato__planimetria": (io.BytesIO(PDF), "p.pdf")}, content_type="multipart/form-data")
+    client.post(
+        f"/pratiche/bozze/{draft_id}",
+        data={
+            "data_inizio": "2026-12-01",
+            "superficie": "1",
+            "settore": "non_alimentare",
+            "action": "submit",
+            "idempotency_key": "k",
+            "allegato__planimetria": (io.BytesIO(PDF), "p.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     procedure = session.scalar(select(Procedure))
     assert procedure is not None
     client.post("/account/esci")

@@ -26,24 +26,66 @@ from tests.factories import (
 
 SPEC: dict[str, Any] = {
     "fields": [
-        {"name": "ragione_sociale", "label": "Denominazione dell'impresa", "type": "text",
-         "required": True, "dossier_path": "company.name"},
-        {"name": "indirizzo", "label": "Indirizzo della sede", "type": "text", "required": True,
-         "dossier_path": "local_unit.street"},
-        {"name": "data_inizio", "label": "Data di inizio attività", "type": "date", "required": True},
-        {"name": "superficie", "label": "Superficie di vendita (mq)", "type": "number", "required": True},
-        {"name": "settore", "label": "Settore merceologico", "type": "select", "required": True,
-         "options": [{"value": "alimentare", "label": "Alimentare"},
-                     {"value": "non_alimentare", "label": "Non alimentare"}]},
-        {"name": "responsabile_haccp", "label": "Responsabile del piano HACCP", "type": "text",
-         "required": True, "show_if": {"field": "settore", "equals": "alimentare"}},
+        {
+            "name": "ragione_sociale",
+            "label": "Denominazione dell'impresa",
+            "type": "text",
+            "required": True,
+            "dossier_path": "company.name",
+        },
+        {
+            "name": "indirizzo",
+            "label": "Indirizzo della sede",
+            "type": "text",
+            "required": True,
+            "dossier_path": "local_unit.street",
+        },
+        {
+            "name": "data_inizio",
+            "label": "Data di inizio attività",
+            "type": "date",
+            "required": True,
+        },
+        {
+            "name": "superficie",
+            "label": "Superficie di vendita (mq)",
+            "type": "number",
+            "required": True,
+        },
+        {
+            "name": "settore",
+            "label": "Settore merceologico",
+            "type": "select",
+            "required": True,
+            "options": [
+                {"value": "alimentare", "label": "Alimentare"},
+                {"value": "non_alimentare", "label": "Non alimentare"},
+            ],
+        },
+        {
+            "name": "responsabile_haccp",
+            "label": "Responsabile del piano HACCP",
+            "type": "text",
+            "required": True,
+            "show_if": {"field": "settore", "equals": "alimentare"},
+        },
         {"name": "note", "label": "Note", "type": "textarea"},
     ],
     "attachments": [
-        {"slot": "planimetria", "label": "Planimetria dei locali", "required": True, "max_mb": 0.05,
-         "accept": ["pdf", "p7m"]},
-        {"slot": "foto", "label": "Fotografia dell'insegna", "required": False, "max_mb": 0.05,
-         "accept": ["png", "jpeg", "pdf"]},
+        {
+            "slot": "planimetria",
+            "label": "Planimetria dei locali",
+            "required": True,
+            "max_mb": 0.05,
+            "accept": ["pdf", "p7m"],
+        },
+        {
+            "slot": "foto",
+            "label": "Fotografia dell'insegna",
+            "required": False,
+            "max_mb": 0.05,
+            "accept": ["png", "jpeg", "pdf"],
+        },
     ],
 }
 
@@ -75,11 +117,24 @@ def unit_for(**kwargs: Any) -> Any:
     return LocalUnitFactory(company__tax_code=code, company__vat_number=code, **kwargs)
 
 
-def make_type(session: Session, *, code: str = "ESERCIZIO_VICINATO", regime: str = "SCIA",
-              term_days: int | None = 60, spec: dict[str, Any] | None = None, version: int = 1,
-              title: str = "Apertura di un esercizio di vicinato") -> Any:
-    row = ProcedureTypeVersion(code=code, version=version, title=title, regime=regime,
-                               term_days=term_days, spec=spec or SPEC)
+def make_type(
+    session: Session,
+    *,
+    code: str = "ESERCIZIO_VICINATO",
+    regime: str = "SCIA",
+    term_days: int | None = 60,
+    spec: dict[str, Any] | None = None,
+    version: int = 1,
+    title: str = "Apertura di un esercizio di vicinato",
+) -> Any:
+    row = ProcedureTypeVersion(
+        code=code,
+        version=version,
+        title=title,
+        regime=regime,
+        term_days=term_days,
+        spec=spec or SPEC,
+    )
     session.add(row)
     session.commit()
     return row
@@ -94,8 +149,14 @@ class World:
     version: Any
 
 
-def make_world(session: Session, *, regime: str = "SCIA", term_days: int | None = 60,
-               with_office: bool = True, code: str = "ESERCIZIO_VICINATO") -> World:
+def make_world(
+    session: Session,
+    *,
+    regime: str = "SCIA",
+    term_days: int | None = 60,
+    with_office: bool = True,
+    code: str = "ESERCIZIO_VICINATO",
+) -> World:
     torino = MunicipalityFactory()
     user = UserFactory()
     unit = unit_for(street="Via Garibaldi 10")
