@@ -145,6 +145,7 @@ def _default_message(code: int, error: HTTPException) -> str:
         415: _("Il corpo della richiesta deve essere JSON."),
         422: _("Dati non validi: controlla i campi indicati."),
         428: _("Precondizione richiesta."),
+        500: _("Errore interno: riprova più tardi."),
     }
     return messages.get(code, error.description or error.name)
 
