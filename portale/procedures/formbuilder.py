@@ -223,7 +223,7 @@ class _RequiredWhenShown:
     def __init__(self, spec: FormSpec, field_spec: FieldSpec) -> None:
         self.spec = spec
         self.field_spec = field_spec
-        if field_spec.show_if is not None:
+        if field_spec.show_if is not None or not field_spec.required:
             self.field_flags = {}  # the browser must not block a hidden field
 
     def __call__(self, form: Form, field: Any) -> None:
