@@ -157,11 +157,11 @@ def list_companies() -> dict[str, Any]:
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def create_company(data: dict[str, Any]) -> Any:
     """Create a dossier; the caller becomes its legal representative with an owner mandate."""
-    from portale.dossier import services
-
     user = current_api_user()
     if not user.has_role(*CREATOR_ROLES):
         raise ApiError(403, _("Solo imprenditori e intermediari possono creare un fascicolo."))
+    from portale.dossier import services
+
     try:
         company = services.create_company(db.session, actor=user, data=data, source=SOURCE_USER)
     except services.DossierValidationError as error:
@@ -192,13 +192,13 @@ def get_company(company_id: int) -> Any:
 @blp.alt_response(428, response="PRECONDITION_REQUIRED")
 def update_company(data: dict[str, Any], company_id: int) -> Any:
     """Change some fields of the company; send the version read as ``If-Match``."""
-    from portale.dossier import services
-
     user = current_api_user()
     _company_or_404(db.session, user, company_id, "edit")
     expected = _expected_version(data)
     if not data:
         raise _refuse_invalid({"_schema": [_("Nessun campo da modificare.")]})
+    from portale.dossier import services
+
     try:
         company = services.update_company(
             db.session,
