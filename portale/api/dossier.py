@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portale.accounts.models import User
 from portale.api import schemas
 from portale.api.auth import ApiError, TokenBlueprint, current_api_user
-from portale.dossier import access
+from portale.dossier import access, services
 from portale.dossier.models import SOURCE_USER, Company, DossierChange
 from portale.extensions import db
 
@@ -96,13 +96,10 @@ def _changes(session: Session, changes: list[DossierChange]) -> list[dict[str, A
 
 
 def _dossier(session: Session, company: Company) -> dict[str, Any]:
-    from portale.dossier.services import field_provenance
-
-    provenance = field_provenance(session, company.id)
+    provenance = services.field_provenance(session, company.id)
     actors = _actors(session, provenance.values())
-    fields = (name for name in schemas.DossierSchema().fields if name != "provenance")
     return {
-        **{name: getattr(company, name) for name in fields},
+        **services.serialise_company(company),
         "provenance": {path: _provenance(c, actors) for path, c in provenance.items()},
     }
 
@@ -160,8 +157,6 @@ def create_company(data: dict[str, Any]) -> Any:
     user = current_api_user()
     if not user.has_role(*CREATOR_ROLES):
         raise ApiError(403, _("Solo imprenditori e intermediari possono creare un fascicolo."))
-    from portale.dossier import services
-
     try:
         company = services.create_company(db.session, actor=user, data=data, source=SOURCE_USER)
     except services.DossierValidationError as error:
@@ -197,8 +192,6 @@ def update_company(data: dict[str, Any], company_id: int) -> Any:
     expected = _expected_version(data)
     if not data:
         raise _refuse_invalid({"_schema": [_("Nessun campo da modificare.")]})
-    from portale.dossier import services
-
     try:
         company = services.update_company(
             db.session,
@@ -231,14 +224,11 @@ def update_company(data: dict[str, Any], company_id: int) -> Any:
 @blp.alt_response(404, response="NOT_FOUND")
 def company_history(company_id: int, limit: int, offset: int) -> dict[str, Any]:
     """Every change to the dossier, newest first: who or what, when, old and new value."""
-    from portale.dossier import services
-
     _company_or_404(db.session, current_api_user(), company_id, "read")
-    result = services.company_history(db.session, company_id, limit=limit, offset=offset)
-    items, total = result if isinstance(result, tuple) else (result, None)
+    items = services.company_history(db.session, company_id, limit=limit, offset=offset)
     return {
-        "items": _changes(db.session, list(items)),
+        "items": _changes(db.session, items),
         "limit": limit,
         "offset": offset,
-        "total": total,
+        "total": services.count_history(db.session, company_id),
     }

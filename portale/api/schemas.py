@@ -112,8 +112,17 @@ class TitleSchema(ma.Schema):
     number = fields.String(allow_none=True)
     issuer = fields.String(allow_none=True)
     local_unit_id = fields.Integer(allow_none=True)
-    valid_from = fields.Date(allow_none=True)
-    valid_until = fields.Date(allow_none=True)
+    valid_from = fields.String(allow_none=True, metadata={"format": "date"})
+    valid_until = fields.String(allow_none=True, metadata={"format": "date"})
+    procedure_id = fields.Integer(
+        allow_none=True, metadata={"description": "the procedure whose act issued it"}
+    )
+
+
+class VatCheckSchema(ma.Schema):
+    valid = fields.Boolean(allow_none=True)
+    checked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    reference = fields.String(allow_none=True)
 
 
 class CompanySummarySchema(ma.Schema):
@@ -130,17 +139,15 @@ class CompanyListSchema(ma.Schema):
 
 
 class DossierSchema(CompanySummarySchema):
-    """The whole dossier; ``provenance`` maps each field path to its latest change."""
+    """The whole dossier (as the dossier services serialise it, the same data a procedure
+    snapshots at submission); ``provenance`` maps each field path to its latest change."""
 
     legal_form = fields.String(allow_none=True)
     rea_number = fields.String(allow_none=True)
     pec = fields.String(allow_none=True)
     office_street = fields.String(allow_none=True)
     office_postcode = fields.String(allow_none=True)
-    vat_checked_at = fields.DateTime(allow_none=True)
-    vat_check_valid = fields.Boolean(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    vat_check = fields.Nested(VatCheckSchema)
     local_units = fields.List(fields.Nested(LocalUnitSchema))
     activities = fields.List(fields.Nested(ActivitySchema))
     representatives = fields.List(fields.Nested(RepresentativeSchema))
@@ -167,7 +174,7 @@ class HistoryPageSchema(ma.Schema):
     items = fields.List(fields.Nested(ChangeSchema))
     limit = fields.Integer()
     offset = fields.Integer()
-    total = fields.Integer(allow_none=True)
+    total = fields.Integer()
 
 
 class ConflictSchema(ma.Schema):

@@ -101,6 +101,10 @@ def test_get_dossier_with_version_as_etag(client, session, company, headers):
     assert body["version"] == company.version
     assert response.headers["ETag"] == f'"{company.version}"'
     assert isinstance(body["provenance"], dict)
+    # the response schema drops nothing the dossier services serialise
+    from portale.dossier.services import serialise_company
+
+    assert set(body) == set(serialise_company(company)) | {"provenance"}
     again = client.get(
         f"/api/v1/companies/{company.id}",
         headers={**headers, "If-None-Match": response.headers["ETag"]},
@@ -268,7 +272,8 @@ def test_history_is_paged(client, session, company, headers):
         assert response.status_code == 200
         version = response.get_json()["version"]
     page = client.get(f"{url}/history?limit=2&offset=0", headers=headers).get_json()
-    assert page["limit"] == 2 and len(page["items"]) == 2
+    assert page["limit"] == 2 and len(page["items"]) == 2 and page["total"] == 3
+    assert [c["new_value"] for c in page["items"]] == ["TO-92", "TO-91"]  # newest first
     rest = client.get(f"{url}/history?limit=2&offset=2", headers=headers).get_json()
     seen = [c["id"] for c in page["items"]] + [c["id"] for c in rest["items"]]
     assert len(seen) == len(set(seen)) >= 3
