@@ -139,6 +139,8 @@ class DossierChange(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    actor = relationship("User")
+
 
 class Mandate(Base):
     """Permission for a person to act for a company (*delega / procura*).

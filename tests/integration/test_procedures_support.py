@@ -38,7 +38,7 @@ SPEC: dict[str, Any] = {
             "label": "Indirizzo della sede",
             "type": "text",
             "required": True,
-            "dossier_path": "local_unit.street",
+            "dossier_path": "unit.street",
         },
         {
             "name": "data_inizio",
