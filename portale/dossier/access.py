@@ -49,7 +49,7 @@ def active_mandate(
 def get_company_for(
     session: Session, user: User, company_id: int, *, need: str = "read", on: date | None = None
 ) -> Company:
-    """The company if ``user`` may ``need`` ("read", "edit" or "grant") it, else :class:`NoAccess`."""
+    """The company if ``user`` may ``need`` ("read", "edit", "grant") it, else NoAccess."""
     mandate = active_mandate(session, user, company_id, on)
     if mandate is None:
         raise NoAccess(company_id)
@@ -70,7 +70,7 @@ def accessible_companies(session: Session, user: User, on: date | None = None) -
 
 
 def claim_mandates_for(session: Session, user: User) -> int:
-    """Attach to ``user`` the mandates granted to their e-mail or tax code before they registered."""
+    """Attach to ``user`` the mandates granted to their e-mail or tax code before signing up."""
     conditions = [Mandate.grantee_email == user.email]
     if user.tax_code:
         conditions.append(Mandate.grantee_tax_code == user.tax_code)

@@ -71,7 +71,9 @@ class LocalUnit(Base):
     __tablename__ = "local_unit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     street: Mapped[str] = mapped_column(String(300))
     postcode: Mapped[str | None] = mapped_column(String(5))
@@ -85,7 +87,9 @@ class CompanyActivity(Base):
     __tablename__ = "company_activity"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     ateco_code: Mapped[str] = mapped_column(String(10))
     primary: Mapped[bool] = mapped_column(Boolean, default=False)
     company: Mapped[Company] = relationship(back_populates="activities")
@@ -95,7 +99,9 @@ class LegalRepresentative(Base):
     __tablename__ = "legal_representative"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     full_name: Mapped[str] = mapped_column(String(200))
     tax_code: Mapped[str] = mapped_column(String(16), index=True)
     role: Mapped[str] = mapped_column(String(100))
@@ -108,11 +114,15 @@ class Title(Base):
     __tablename__ = "title"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(200))
     number: Mapped[str | None] = mapped_column(String(100))
     issuer: Mapped[str | None] = mapped_column(String(200))
-    local_unit_id: Mapped[int | None] = mapped_column(ForeignKey("local_unit.id", ondelete="SET NULL"))
+    local_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("local_unit.id", ondelete="SET NULL")
+    )
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     procedure_id: Mapped[int | None] = mapped_column(Integer)
@@ -154,7 +164,9 @@ class Mandate(Base):
     __table_args__ = (Index("ix_mandate_grantee_company", "grantee_id", "company_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     grantee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     grantee_email: Mapped[str | None] = mapped_column(String(254), index=True)
     grantee_tax_code: Mapped[str | None] = mapped_column(String(16), index=True)

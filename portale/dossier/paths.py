@@ -23,7 +23,9 @@ _PATHS: dict[str, tuple[str, str, Any]] = {
     "company.registered_office.street": ("company", "office_street", _l("Sede legale: indirizzo")),
     "company.registered_office.postcode": ("company", "office_postcode", _l("Sede legale: CAP")),
     "company.registered_office.municipality": (
-        "company", "office_municipality", _l("Sede legale: comune"),
+        "company",
+        "office_municipality",
+        _l("Sede legale: comune"),
     ),
     "company.ateco_primary": ("activity", "ateco_code", _l("Codice ATECO prevalente")),
     "unit.name": ("unit", "name", _l("Unità locale: nome")),
@@ -33,7 +35,9 @@ _PATHS: dict[str, tuple[str, str, Any]] = {
     "unit.ateco": ("unit", "ateco_code", _l("Unità locale: codice ATECO")),
     "representative.full_name": ("representative", "full_name", _l("Legale rappresentante")),
     "representative.tax_code": (
-        "representative", "tax_code", _l("Codice fiscale del legale rappresentante"),
+        "representative",
+        "tax_code",
+        _l("Codice fiscale del legale rappresentante"),
     ),
     "representative.role": ("representative", "role", _l("Carica del legale rappresentante")),
 }

@@ -290,9 +290,14 @@ def company_history(
 
 
 def count_history(session: Session, company_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(DossierChange).where(DossierChange.company_id == company_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(DossierChange)
+            .where(DossierChange.company_id == company_id)
+        )
+        or 0
+    )
 
 
 # -- company --------------------------------------------------------------------------------
@@ -330,12 +335,23 @@ def create_company(
     session.flush()
     for key, value in values.items():
         if value not in (None, ""):
-            _record(session, company, key, None, value, actor=actor, source=source, source_ref=source_ref)
+            _record(
+                session,
+                company,
+                key,
+                None,
+                value,
+                actor=actor,
+                source=source,
+                source_ref=source_ref,
+            )
     errors: dict[str, Any] = {}
     for name, items in parts.items():
         for index, item in enumerate(items):
             try:
-                _add_part(session, company, name, item, actor=actor, source=source, source_ref=source_ref)
+                _add_part(
+                    session, company, name, item, actor=actor, source=source, source_ref=source_ref
+                )
             except DossierValidationError as error:
                 errors.update({f"{name}.{index}.{k}": m for k, m in error.errors.items()})
     if errors:
@@ -373,7 +389,9 @@ def _bump(session: Session, company: Company, expected_version: int) -> None:
         session.rollback()
         current = session.get(Company, company.id)
         version = current.version if current else expected_version
-        raise DossierConflict(version, changes_since(session, company.id, expected_version)) from None
+        raise DossierConflict(
+            version, changes_since(session, company.id, expected_version)
+        ) from None
 
 
 def update_company(
@@ -394,7 +412,9 @@ def update_company(
             raise DossierValidationError(
                 {"tax_code": _l("Esiste già un fascicolo per questo codice fiscale.")}
             )
-    diff = {k: (getattr(company, k), new) for k, new in values.items() if getattr(company, k) != new}
+    diff = {
+        k: (getattr(company, k), new) for k, new in values.items() if getattr(company, k) != new
+    }
     if not diff:
         return company
     for key, (_old, new) in diff.items():
@@ -428,8 +448,14 @@ def _add_part(
     for key, value in values.items():
         if value not in (None, "", False):
             _record(
-                session, company, f"{part}/{obj.id}/{key}", None, value,
-                actor=actor, source=source, source_ref=source_ref,
+                session,
+                company,
+                f"{part}/{obj.id}/{key}",
+                None,
+                value,
+                actor=actor,
+                source=source,
+                source_ref=source_ref,
             )
     return obj
 
@@ -497,8 +523,14 @@ def update_part(
     _bump(session, company, expected_version)
     for key, (old, new) in diff.items():
         _record(
-            session, company, f"{part}/{obj.id}/{key}", old, new,
-            actor=actor, source=source, source_ref=source_ref,
+            session,
+            company,
+            f"{part}/{obj.id}/{key}",
+            old,
+            new,
+            actor=actor,
+            source=source,
+            source_ref=source_ref,
         )
     session.commit()
     return obj
@@ -524,8 +556,14 @@ def remove_part(
     for key, old in old_values.items():
         if old not in (None, "", False):
             _record(
-                session, company, f"{part}/{part_id}/{key}", old, None,
-                actor=actor, source=source, source_ref=source_ref,
+                session,
+                company,
+                f"{part}/{part_id}/{key}",
+                old,
+                None,
+                actor=actor,
+                source=source,
+                source_ref=source_ref,
             )
     session.commit()
 
@@ -576,7 +614,18 @@ def serialise_company(company: Company) -> dict[str, Any]:
             _row(r, ("full_name", "tax_code", "role")) for r in company.representatives
         ],
         "titles": [
-            _row(t, ("kind", "number", "issuer", "valid_from", "valid_until", "local_unit_id", "procedure_id"))
+            _row(
+                t,
+                (
+                    "kind",
+                    "number",
+                    "issuer",
+                    "valid_from",
+                    "valid_until",
+                    "local_unit_id",
+                    "procedure_id",
+                ),
+            )
             for t in company.titles
         ],
     }
@@ -600,9 +649,7 @@ def list_mandates(session: Session, company_id: int, on: date | None = None) -> 
         .order_by(Mandate.revoked_at.is_not(None), Mandate.granted_at.desc())
     )
     return [
-        MandateView(
-            m, m.revoked_at is None and (m.expires_on is None or m.expires_on >= on)
-        )
+        MandateView(m, m.revoked_at is None and (m.expires_on is None or m.expires_on >= on))
         for m in rows
     ]
 
@@ -621,28 +668,7 @@ def grant_mandate(
 ) -> Mandate:
     """A legal representative lets a person (by e-mail or tax code) act for the company."""
     company = get_company_for(session, actor, company_id, need="grant")
-    errors: dict[str, Any] = {}
-    email = tax_code = None
-    try:
-        email = v.email(grantee_email)
-    except v.FieldError as error:
-        errors["grantee_email"] = error.message
-    if grantee_tax_code:
-        try:
-            tax_code = v.person_tax_code(grantee_tax_code)
-        except v.FieldError as error:
-            errors["grantee_tax_code"] = error.message
-    if not errors and not email and not tax_code:
-        errors["grantee_email"] = _l("Indica l'e-mail o il codice fiscale della persona delegata.")
-    today = today_rome()
-    if expires_on is None:
-        errors["expires_on"] = _l("Indica la data di scadenza della delega.")
-    elif expires_on < today:
-        errors["expires_on"] = _l("La scadenza non può essere nel passato.")
-    if scope not in ("full", "read"):
-        errors["scope"] = _l("Ambito della delega non valido.")
-    if errors:
-        raise DossierValidationError(errors)
+    email, tax_code = _validate_grant(grantee_email, grantee_tax_code, expires_on, scope)
     grantee = None
     if email:
         grantee = session.scalar(select(User).where(User.email == email))
@@ -682,6 +708,33 @@ def grant_mandate(
     return mandate
 
 
+def _validate_grant(
+    grantee_email: str | None, grantee_tax_code: str | None, expires_on: date | None, scope: str
+) -> tuple[str | None, str | None]:
+    errors: dict[str, Any] = {}
+    email = tax_code = None
+    try:
+        email = v.email(grantee_email)
+    except v.FieldError as error:
+        errors["grantee_email"] = error.message
+    if grantee_tax_code:
+        try:
+            tax_code = v.person_tax_code(grantee_tax_code)
+        except v.FieldError as error:
+            errors["grantee_tax_code"] = error.message
+    if not errors and not email and not tax_code:
+        errors["grantee_email"] = _l("Indica l'e-mail o il codice fiscale della persona delegata.")
+    if expires_on is None:
+        errors["expires_on"] = _l("Indica la data di scadenza della delega.")
+    elif expires_on < today_rome():
+        errors["expires_on"] = _l("La scadenza non può essere nel passato.")
+    if scope not in ("full", "read"):
+        errors["scope"] = _l("Ambito della delega non valido.")
+    if errors:
+        raise DossierValidationError(errors)
+    return email, tax_code
+
+
 def revoke_mandate(session: Session, mandate_id: int, *, actor: User) -> None:
     mandate = session.get(Mandate, mandate_id)
     if mandate is None:
@@ -711,14 +764,23 @@ def revoke_mandate(session: Session, mandate_id: int, *, actor: User) -> None:
             session,
             mandate.grantee_id,
             str(_l("Delega revocata")),
-            str(_l("La tua delega per %(company)s è stata revocata.", company=company.name if company else "")),
+            str(
+                _l(
+                    "La tua delega per %(company)s è stata revocata.",
+                    company=company.name if company else "",
+                )
+            ),
         )
     session.commit()
 
 
 # -- once-only write-back from procedures -----------------------------------------------------
 
-_PART_OF_TARGET = {"unit": "local_units", "representative": "representatives", "activity": "activities"}
+_PART_OF_TARGET = {
+    "unit": "local_units",
+    "representative": "representatives",
+    "activity": "activities",
+}
 
 
 def apply_declared_values(
@@ -749,9 +811,14 @@ def apply_declared_values(
             validators, history_path = company_validators(session), attribute
         else:
             part = _PART_OF_TARGET[target]
-            validators, history_path = part_validators(session, part), f"{part}/{obj.id}/{attribute}"
+            validators, history_path = (
+                part_validators(session, part),
+                f"{part}/{obj.id}/{attribute}",
+            )
         try:
-            new = clean({attribute: validators[attribute]}, {attribute: raw}, partial=True)[attribute]
+            new = clean({attribute: validators[attribute]}, {attribute: raw}, partial=True)[
+                attribute
+            ]
         except DossierValidationError as error:
             errors[path] = error.errors[attribute]
             continue
@@ -768,8 +835,14 @@ def apply_declared_values(
     session.flush()
     return [
         _record(
-            session, company, path, old, new,
-            actor=actor, source=SOURCE_PROCEDURE, source_ref=str(procedure_id),
+            session,
+            company,
+            path,
+            old,
+            new,
+            actor=actor,
+            source=SOURCE_PROCEDURE,
+            source_ref=str(procedure_id),
         )
         for _obj, _attr, path, old, new in planned
     ]

@@ -70,7 +70,9 @@ def rea_number(value: str | None) -> str | None:
     if not v:
         return None
     if not re.fullmatch(r"[A-Z]{2}-?\d{1,7}", v):
-        raise FieldError(_l("Numero REA non valido: sigla della provincia e numero, es. TO-1234567."))
+        raise FieldError(
+            _l("Numero REA non valido: sigla della provincia e numero, es. TO-1234567.")
+        )
     return v if "-" in v else f"{v[:2]}-{v[2:]}"
 
 

@@ -41,10 +41,22 @@ def navigation() -> list[tuple[str, object]]:
     return items
 
 
+CONNECTOR_LABELS = {
+    "business_register": _l("Registro delle Imprese"),
+    "vies": _l("VIES (registro IVA europeo)"),
+    "durc": _l("DURC"),
+}
+
+
+def connector_label(identifier: str | None) -> str:
+    return str(CONNECTOR_LABELS.get(identifier or "", identifier or ""))
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import format_date, format_datetime, get_locale
 
     app.jinja_env.globals.update(navigation=navigation, get_locale=get_locale)
+    app.jinja_env.filters["connector_label"] = connector_label
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = (
         lambda d, fmt="short": format_datetime(d, fmt) if d else ""

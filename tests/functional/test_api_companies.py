@@ -10,26 +10,7 @@ from sqlalchemy import select
 from portale.accounts.services import issue_api_token
 from portale.db import utcnow
 from portale.dossier.models import MANDATE_DELEGATE, DossierChange
-from tests import factories
-from tests.factories import CompanyFactory, MandateFactory, UserFactory
-
-
-def vat_number(n: int) -> str:
-    """A VAT number python-stdnum accepts: company number, province office 001, Luhn digit."""
-    from stdnum import luhn
-
-    body = f"{n:07d}001"
-    return body + luhn.calc_check_digit(body)
-
-
-@pytest.fixture(autouse=True)
-def _working_vat_numbers(monkeypatch):
-    # tests.factories.vat_number calls iva.calc_check_digit, which python-stdnum 2.x lacks
-    # (the Italian check digit is Luhn's); drop this once the factory is fixed.
-    from stdnum.it import iva
-
-    if not hasattr(iva, "calc_check_digit"):
-        monkeypatch.setattr(factories, "vat_number", vat_number)
+from tests.factories import CompanyFactory, MandateFactory, UserFactory, vat_number
 
 
 @pytest.fixture
