@@ -25,12 +25,7 @@ from portale.dossier.access import today_rome
 from portale.dossier.models import (
     MANDATE_DELEGATE,
     MANDATE_OWNER,
-    SOURCE_USER,
     Company,
-    CompanyActivity,
-    DossierChange,
-    LegalRepresentative,
-    LocalUnit,
     Mandate,
 )
 from portale.reference.services import load_reference_data
@@ -167,44 +162,22 @@ def _ensure_user(session: Session, spec: DemoUser, password_hash: str) -> User:
     return user
 
 
-def _record(changes: list[DossierChange], path: str, value: Any) -> None:
-    if value is not None:
-        changes.append(DossierChange(field_path=path, new_value=value))
-
-
 def _create_demo_company(session: Session, actor: User) -> Company:
-    """The demo dossier, with a 'typed by the entrepreneur' change row for every value.
+    """The demo dossier, created through the dossier service so it follows the forms' rules
+    and every value shows "typed by" the entrepreneur."""
+    from portale.dossier.services import create_company
 
-    Written directly because ``portale.dossier.services.create_company`` did not exist when this
-    was written; switch to it when it does so the demo follows the same rules as the forms.
-    """
     data = DEMO_COMPANY
-    company = Company(**{f: data[f] for f in _COMPANY_FIELDS})
-    company.local_units = [LocalUnit(**u) for u in data["local_units"]]
-    company.activities = [CompanyActivity(**a) for a in data["activities"]]
-    company.representatives = [LegalRepresentative(**r) for r in data["representatives"]]
-    session.add(company)
-    session.flush()
-    changes: list[DossierChange] = []
-    for f in _COMPANY_FIELDS:
-        _record(changes, f, data[f])
-    for unit in company.local_units:
-        for f in ("name", "street", "postcode", "municipality", "ateco_code"):
-            _record(changes, f"local_units/{unit.id}/{f}", getattr(unit, f))
-    for activity in company.activities:
-        for f in ("ateco_code", "primary"):
-            _record(changes, f"activities/{activity.id}/{f}", getattr(activity, f))
-    for rep in company.representatives:
-        for f in ("full_name", "tax_code", "role"):
-            _record(changes, f"representatives/{rep.id}/{f}", getattr(rep, f))
-    for change in changes:
-        change.company_id = company.id
-        change.company_version = company.version
-        change.source = SOURCE_USER
-        change.actor_id = actor.id
-        change.old_value = None
-    session.add_all(changes)
-    return company
+    return create_company(
+        session,
+        actor=actor,
+        data={
+            **{f: data[f] for f in _COMPANY_FIELDS},
+            "local_units": data["local_units"],
+            "activities": data["activities"],
+            "representatives": data["representatives"],
+        },
+    )
 
 
 def _ensure_mandate(
@@ -284,3 +257,24 @@ def load() -> None:
         f"\n'{DEMO_PASSWORD}' is a DEMO password, printed on purpose: never load demo data "
         "into a production database."
     )
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the portal for the demo and print where to go and how to log in."""
+    from flask import current_app
+
+    from portale.extensions import db
+
+    logins = [(spec.email, DEMO_PASSWORD, spec.role) for spec in DEMO_USERS]
+    db.session.remove()
+    click.echo("")
+    click.echo("Portale Unico delle Imprese (demo)")
+    click.echo(f"  URL: http://{host}:{port}/")
+    click.echo("  Demo logins (password for all: " + DEMO_PASSWORD + "):")
+    for email, _password, role in logins:
+        click.echo(f"    {role:<18} {email}")
+    click.echo("  Press Ctrl+C to stop.\n")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
