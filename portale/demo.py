@@ -277,4 +277,7 @@ def serve(host: str, port: int) -> None:
     for email, _password, role in logins:
         click.echo(f"    {role:<18} {email}")
     click.echo("  Press Ctrl+C to stop.\n")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # app.run() refuses to run inside the flask CLI; serve with Werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
