@@ -1,4 +1,5 @@
-"""Locale selection: the user's explicit choice (cookie), then the browser, then Italian."""
+"""Locale selection: Italian first. The web pages switch to English only when the person
+chooses it (cookie set by the language button); API clients may ask with Accept-Language."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from flask import current_app, request
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get("lang")
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(languages) or default
+    return default

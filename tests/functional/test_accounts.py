@@ -73,3 +73,8 @@ def test_unknown_page_is_404_in_italian(client, session):
     response = client.get("/non-esiste")
     assert response.status_code == 404
     assert "Pagina non trovata" in response.get_data(as_text=True)
+
+
+def test_italian_by_default_even_for_an_english_browser(client, session):
+    page = client.get("/account/accedi", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert 'lang="it"' in page.get_data(as_text=True)
