@@ -19,6 +19,7 @@ BLUEPRINTS = (
     "portale.procedures.views:bp",
     "portale.backoffice.views:bp",
     "portale.reports.views:bp",
+    "portale.outbox.views:bp",
 )
 API_BLUEPRINTS = ("portale.api.views:blueprints",)
 
@@ -75,6 +76,10 @@ def register_extensions(app: Flask) -> None:
     from portale.web import templating
 
     templating.init_app(app)
+    if app.config.get("CELERY_BROKER_URL"):
+        from portale.outbox.celery_app import install_publisher, make_celery
+
+        install_publisher(make_celery(app.config["CELERY_BROKER_URL"]))
 
 
 def _import(path: str) -> Any:

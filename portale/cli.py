@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "portale.reference.commands",
     "portale.catalogue.commands",
     "portale.demo",
+    "portale.outbox.commands",
 )
 
 

@@ -277,6 +277,9 @@ def serve(host: str, port: int) -> None:
     for email, _password, role in logins:
         click.echo(f"    {role:<18} {email}")
     click.echo("  Press Ctrl+C to stop.\n")
+    from portale.outbox.worker import start_embedded_worker
+
+    start_embedded_worker(current_app._get_current_object())
     # app.run() refuses to run inside the flask CLI; serve with Werkzeug directly.
     from werkzeug.serving import run_simple
 

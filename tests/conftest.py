@@ -35,7 +35,9 @@ def postgres_database_for_worker(url: str, suffix: str) -> str:
     name = f"{base.database}_{suffix}"
     admin = make_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first()
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).first()
         if not exists:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
@@ -116,7 +118,9 @@ def session(app: Flask, connection: Connection) -> Iterator[Session]:
     factories.bind(portal_db.session)
     yield portal_db.session()
     portal_db.session.remove()
-    portal_db.session_factory.configure(bind=portal_db.engine, join_transaction_mode="conservative_savepoint")
+    portal_db.session_factory.configure(
+        bind=portal_db.engine, join_transaction_mode="conditional_savepoint"
+    )
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ddc2bf7eeeb4
+Revision ID: ecc638290277
 Revises: 
-Create Date: 2026-11-24 23:02:40.284865
+Create Date: 2026-11-24 23:18:26.127434
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import portale.db
 
 
-revision: str = 'ddc2bf7eeeb4'
+revision: str = 'ecc638290277'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -335,6 +335,33 @@ def upgrade() -> None:
     with op.batch_alter_table('title', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_title_company_id'), ['company_id'], unique=False)
 
+    op.create_table('outbox_job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('handler', sa.String(length=100), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('connector', sa.String(length=64), nullable=True),
+    sa.Column('procedure_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', portale.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_by', sa.String(length=100), nullable=True),
+    sa.Column('locked_until', portale.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('created_at', portale.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', portale.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', portale.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_outbox_job_procedure_id_procedure'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_job')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_job_idempotency_key'))
+    )
+    with op.batch_alter_table('outbox_job', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_job_connector'), ['connector'], unique=False)
+        batch_op.create_index('ix_outbox_job_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_job_procedure_id'), ['procedure_id'], unique=False)
+
     op.create_table('procedure_draft',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('company_id', sa.Integer(), nullable=False),
@@ -416,6 +443,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_procedure_draft_company_id'))
 
     op.drop_table('procedure_draft')
+    with op.batch_alter_table('outbox_job', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_job_procedure_id'))
+        batch_op.drop_index('ix_outbox_job_due')
+        batch_op.drop_index(batch_op.f('ix_outbox_job_connector'))
+
+    op.drop_table('outbox_job')
     with op.batch_alter_table('title', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_title_company_id'))
 
