@@ -210,6 +210,10 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     Idempotent: a second run finds everything in place (and resets the demo passwords).
     """
     load_reference_data(session)
+    from portale.catalogue.loader import load_catalogue
+    from portale.catalogue.services import sync_catalogue
+
+    sync_catalogue(session, load_catalogue())
     password_hash = hash_password(DEMO_PASSWORD)
     users = {spec.role: _ensure_user(session, spec, password_hash) for spec in DEMO_USERS}
     owner = users["entrepreneur"]

@@ -28,7 +28,13 @@ from portale.procedures.models import (
 from portale.procedures.protocol import next_protocol_number
 from portale.reference.models import Municipality
 from portale.storage import LocalStorage
-from tests.integration.test_procedures_support import PDF, SPEC, VALID_ANSWERS, company_tax_code
+from tests.integration.test_procedures_support import (
+    PDF,
+    SPEC,
+    VALID_ANSWERS,
+    company_tax_code,
+    make_type_version,
+)
 
 SUBMISSIONS = 12
 
@@ -61,7 +67,9 @@ def committed(engine, is_postgres, app):
         unit = LocalUnit(
             company=company, name="Sede", street="Via Roma 1", municipality=municipality.istat_code
         )
-        version = ProcedureTypeVersion(
+        s.add_all([office, user, company, unit])
+        version = make_type_version(
+            s,
             code=f"CONC_{tag}",
             version=1,
             title="Prova",
@@ -69,7 +77,6 @@ def committed(engine, is_postgres, app):
             term_days=30,
             spec=SPEC,
         )
-        s.add_all([office, user, company, unit, version])
         s.flush()
         s.add(Mandate(company_id=company.id, grantee_id=user.id, kind="legal_representative"))
         s.commit()
@@ -97,6 +104,9 @@ def committed(engine, is_postgres, app):
         s.execute(delete(LocalUnit).where(LocalUnit.id == ids["unit"]))
         s.execute(delete(Company).where(Company.id == ids["company"]))
         s.execute(delete(ProcedureTypeVersion).where(ProcedureTypeVersion.id == ids["version"]))
+        from portale.catalogue.models import ProcedureType
+
+        s.execute(delete(ProcedureType).where(ProcedureType.code.like("CONC_%")))
         s.execute(
             delete(office_municipality).where(office_municipality.c.office_id == ids["office"])
         )

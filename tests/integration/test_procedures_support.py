@@ -127,13 +127,48 @@ def make_type(
     version: int = 1,
     title: str = "Apertura di un esercizio di vicinato",
 ) -> Any:
-    row = ProcedureTypeVersion(
+    return make_type_version(
+        session,
         code=code,
         version=version,
         title=title,
         regime=regime,
         term_days=term_days,
         spec=spec or SPEC,
+    )
+
+
+def make_type_version(
+    session: Session,
+    *,
+    code: str,
+    version: int,
+    title: str,
+    regime: str,
+    term_days: int | None,
+    spec: dict[str, Any],
+) -> Any:
+    """A published catalogue version built from a spec dict (not from the shipped files)."""
+    from sqlalchemy import select
+
+    from portale.catalogue.loader import content_hash
+    from portale.catalogue.models import PUBLISHED, ProcedureType
+
+    ptype = session.scalar(select(ProcedureType).where(ProcedureType.code == code))
+    if ptype is None:
+        ptype = ProcedureType(code=code, title=title)
+        session.add(ptype)
+        session.flush()
+    row = ProcedureTypeVersion(
+        type_id=ptype.id,
+        code=code,
+        version=version,
+        title=title,
+        regime=regime,
+        term_days=term_days,
+        spec=spec,
+        content_hash=content_hash(spec),
+        status=PUBLISHED,
     )
     session.add(row)
     session.commit()

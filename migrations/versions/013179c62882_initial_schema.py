@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ecc638290277
+Revision ID: 013179c62882
 Revises: 
-Create Date: 2026-11-24 23:18:26.127434
+Create Date: 2026-11-24 23:23:18.251349
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import portale.db
 
 
-revision: str = 'ecc638290277'
+revision: str = '013179c62882'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -71,19 +71,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_office')),
     sa.UniqueConstraint('code', name=op.f('uq_office_code'))
     )
-    op.create_table('procedure_type_version',
+    op.create_table('procedure_type',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('regime', sa.String(length=32), nullable=False),
-    sa.Column('term_days', sa.Integer(), nullable=True),
-    sa.Column('spec', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure_type_version'))
+    sa.Column('title_en', sa.String(length=300), nullable=True),
+    sa.Column('created_at', portale.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure_type')),
+    sa.UniqueConstraint('code', name=op.f('uq_procedure_type_code'))
     )
-    with op.batch_alter_table('procedure_type_version', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_procedure_type_version_code'), ['code'], unique=False)
-
     op.create_table('sequence_counter',
     sa.Column('scope', sa.String(length=64), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -263,6 +259,35 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notification_user_id'), ['user_id'], unique=False)
+
+    op.create_table('procedure_type_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('type_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('title_en', sa.String(length=300), nullable=True),
+    sa.Column('regime', sa.String(length=32), nullable=False),
+    sa.Column('term_days', sa.Integer(), nullable=True),
+    sa.Column('silent_assent', sa.Boolean(), nullable=False),
+    sa.Column('control_window_days', sa.Integer(), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('source', sa.String(length=200), nullable=True),
+    sa.Column('created_at', portale.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', portale.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_procedure_type_version_published_by_id_user_account')),
+    sa.ForeignKeyConstraint(['type_id'], ['procedure_type.id'], name=op.f('fk_procedure_type_version_type_id_procedure_type')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure_type_version')),
+    sa.UniqueConstraint('code', 'version', name=op.f('uq_procedure_type_version_code_version'))
+    )
+    with op.batch_alter_table('procedure_type_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_procedure_type_version_code'), ['code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_procedure_type_version_type_id'), ['type_id'], unique=False)
 
     op.create_table('user_role',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -466,6 +491,11 @@ def downgrade() -> None:
 
     op.drop_table('procedure')
     op.drop_table('user_role')
+    with op.batch_alter_table('procedure_type_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_procedure_type_version_type_id'))
+        batch_op.drop_index(batch_op.f('ix_procedure_type_version_code'))
+
+    op.drop_table('procedure_type_version')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_user_id'))
 
@@ -515,10 +545,7 @@ def downgrade() -> None:
 
     op.drop_table('company')
     op.drop_table('sequence_counter')
-    with op.batch_alter_table('procedure_type_version', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_procedure_type_version_code'))
-
-    op.drop_table('procedure_type_version')
+    op.drop_table('procedure_type')
     op.drop_table('office')
     with op.batch_alter_table('municipality', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_municipality_supra_code'))
