@@ -94,8 +94,12 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(_import(path))
     from portale.extensions import api, csrf
 
-    api.init_app(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}
+        },
+    )
     for path in API_BLUEPRINTS:
         for blueprint in _import(path)():
             api.register_blueprint(blueprint)

@@ -43,7 +43,9 @@ def build(message: MailMessage, sender: str) -> EmailMessage:
     email.set_content(message.body)
     for item in message.attachments:
         maintype, subtype = item.mime_type.split("/", 1)
-        email.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
+        email.add_attachment(
+            item.content, maintype=maintype, subtype=subtype, filename=item.filename
+        )
     return email
 
 

@@ -19,8 +19,16 @@ def validate_person_tax_code(_form: FlaskForm, field: StringField) -> None:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[InputRequired(_l("Inserisci l'e-mail.")), Email(_l("Indirizzo e-mail non valido."))])
-    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Inserisci la password."))])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[
+            InputRequired(_l("Inserisci l'e-mail.")),
+            Email(_l("Indirizzo e-mail non valido.")),
+        ],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(_l("Inserisci la password."))]
+    )
     remember = BooleanField(_l("Ricordami su questo dispositivo"))
 
 
@@ -31,7 +39,10 @@ class RegistrationForm(FlaskForm):
     )
     email = EmailField(
         _l("E-mail"),
-        validators=[InputRequired(_l("Inserisci l'e-mail.")), Email(_l("Indirizzo e-mail non valido."))],
+        validators=[
+            InputRequired(_l("Inserisci l'e-mail.")),
+            Email(_l("Indirizzo e-mail non valido.")),
+        ],
     )
     tax_code = StringField(
         _l("Codice fiscale"),
@@ -39,7 +50,9 @@ class RegistrationForm(FlaskForm):
         validators=[Optional(), validate_person_tax_code],
     )
     is_intermediary = BooleanField(
-        _l("Sono un intermediario (professionista o agenzia che presenta pratiche per conto di imprese)")
+        _l(
+            "Sono un intermediario (professionista o agenzia che presenta pratiche per conto di imprese)"
+        )
     )
     password = PasswordField(
         _l("Password"),

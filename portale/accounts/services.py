@@ -120,7 +120,11 @@ def issue_api_token(
     secret = "pui_" + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=valid_days) if valid_days else None
     token = ApiToken(
-        user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:12], expires_at=expires
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(secret),
+        prefix=secret[:12],
+        expires_at=expires,
     )
     session.add(token)
     session.commit()
@@ -149,7 +153,9 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> bool:
     return True
 
 
-def notify(session: Session, user_id: int, subject: str, body: str, link: str | None = None) -> None:
+def notify(
+    session: Session, user_id: int, subject: str, body: str, link: str | None = None
+) -> None:
     """Record an in-portal notification (the caller's transaction commits it)."""
     session.add(Notification(user_id=user_id, subject=subject, body=body, link=link))
 

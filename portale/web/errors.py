@@ -15,5 +15,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/"):
-            return jsonify(code=error.code, status=error.name, message=error.description), error.code
+            return jsonify(
+                code=error.code, status=error.name, message=error.description
+            ), error.code
         return render_template("errors/error.html", code=error.code), error.code or 500

@@ -58,6 +58,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(navigation=navigation, get_locale=get_locale)
     app.jinja_env.filters["connector_label"] = connector_label
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
-    app.jinja_env.filters["datetime"] = (
-        lambda d, fmt="short": format_datetime(d, fmt) if d else ""
-    )
+    app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""

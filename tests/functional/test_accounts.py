@@ -48,7 +48,12 @@ def test_duplicate_email_refused(client, session):
     UserFactory(email="doppio@esempio.it")
     response = client.post(
         "/account/registrati",
-        data={"full_name": "X Y", "email": "doppio@esempio.it", "password": "a" * 12, "confirm": "a" * 12},
+        data={
+            "full_name": "X Y",
+            "email": "doppio@esempio.it",
+            "password": "a" * 12,
+            "confirm": "a" * 12,
+        },
     )
     assert "Esiste già un account" in response.get_data(as_text=True)
 

@@ -71,9 +71,7 @@ def _redis_up() -> bool:
         return False
 
 
-def test_celery_worker_on_redis_runs_the_job_published_after_commit(
-    committed, database_url, app
-):
+def test_celery_worker_on_redis_runs_the_job_published_after_commit(committed, database_url, app):
     if not _redis_up():
         pytest.skip("Redis is not reachable on 127.0.0.1:6379")
     from celery.contrib.testing.worker import start_worker
