@@ -26,27 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portale.catalogue.models import ProcedureTypeVersion
 from portale.db import Base, UTCDateTime, utcnow
-
-try:
-    from portale.catalogue.models import ProcedureTypeVersion
-except ModuleNotFoundError as _missing:
-    if _missing.name != "portale.catalogue.models":
-        raise
-
-    class ProcedureTypeVersion(Base):  # type: ignore[no-redef]
-        """Stand-in until the catalogue area's model lands (same table name); remove then."""
-
-        __tablename__ = "procedure_type_version"
-
-        id: Mapped[int] = mapped_column(primary_key=True)
-        code: Mapped[str] = mapped_column(String(64), index=True)
-        version: Mapped[int] = mapped_column(Integer, default=1)
-        title: Mapped[str] = mapped_column(String(300))
-        regime: Mapped[str] = mapped_column(String(32))
-        term_days: Mapped[int | None] = mapped_column(Integer)
-        spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
 
 # SSU states (instance-descriptor-schema.yaml) used by this area; the back office adds the rest.
 STATE_STARTED = "started"

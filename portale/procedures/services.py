@@ -4,8 +4,8 @@ Plain functions on a SQLAlchemy session (no Flask); each use case commits once. 
 through mandates (:func:`portale.dossier.access.get_company_for`); anything the user may not see
 raises :class:`NotFound`, which the web and the API answer with 404.
 
-Other areas are reached through the small adapters at the end of this module (catalogue version,
-dossier paths and write-back, the legal clock), so that a change of their names is one edit here.
+Other areas (catalogue version, dossier paths and write-back, the legal clock) are reached
+through the small functions at the end of this module.
 """
 
 from __future__ import annotations
@@ -29,9 +29,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from portale.accounts.models import Office, User, office_municipality
+from portale.catalogue import services as catalogue_services
+from portale.catalogue.models import ProcedureTypeVersion
+from portale.clock.calendar import HolidayCalendar
 from portale.db import utcnow
 from portale.dossier.access import NoAccess, accessible_companies, get_company_for
 from portale.dossier.models import Company, LocalUnit
+from portale.dossier.paths import read_path
+from portale.dossier.services import apply_declared_values, serialise_company
 from portale.procedures import formbuilder
 from portale.procedures.cui import issue_cui
 from portale.procedures.models import (
@@ -658,69 +663,35 @@ def legal_term(
     return LegalTerm(regime, received_on, int(days), last_day, effective)
 
 
-# --- adapters to the other areas ------------------------------------------------------------
+# --- the other areas: catalogue version, dossier paths and write-back, the clock -------------
 
 
-def current_version(session: Session, type_code: str) -> Any:
-    try:
-        from portale.catalogue.services import current_version as catalogue_current
-    except ModuleNotFoundError:  # the catalogue area has not landed: newest stand-in row
-        from portale.procedures.models import ProcedureTypeVersion
-
-        return session.scalar(
-            select(ProcedureTypeVersion)
-            .where(ProcedureTypeVersion.code == type_code)
-            .order_by(ProcedureTypeVersion.version.desc())
-            .limit(1)
-        )
-    return catalogue_current(session, type_code)
+def current_version(session: Session, type_code: str) -> ProcedureTypeVersion | None:
+    return catalogue_services.current_version(session, type_code)
 
 
-def spec_of(version: Any) -> formbuilder.FormSpec:
-    return formbuilder.parse_spec(_raw_spec(version))
+def spec_of(version: ProcedureTypeVersion) -> formbuilder.FormSpec:
+    return formbuilder.parse_spec(version.spec or {})
 
 
-def _raw_spec(version: Any) -> Mapping[str, Any]:
-    for name in ("spec", "spec_json", "data", "definition"):
-        value = getattr(version, name, None)
-        if isinstance(value, Mapping):
-            return value
-    return {}
+def regime_of(version: ProcedureTypeVersion) -> str:
+    return version.regime.upper()
 
 
-def _version_attr(version: Any, *names: str) -> Any:
-    raw = _raw_spec(version)
-    for name in names:
-        value = getattr(version, name, None)
-        if value is None:
-            value = raw.get(name)
-        if value is not None:
-            return value
-    return None
+def term_days_of(version: ProcedureTypeVersion) -> int | None:
+    return version.term_days
 
 
-def regime_of(version: Any) -> str:
-    return str(_version_attr(version, "regime") or "").upper()
+def control_days_of(version: ProcedureTypeVersion) -> int | None:
+    return version.control_window_days
 
 
-def term_days_of(version: Any) -> int | None:
-    value = _version_attr(version, "term_days", "max_gg_proc")
-    return int(value) if value else None
+def type_title_of(version: ProcedureTypeVersion) -> str:
+    return version.title or version.code
 
 
-def control_days_of(version: Any) -> int | None:
-    value = _version_attr(version, "control_window_days", "control_days")
-    return int(value) if value else None
-
-
-def type_title_of(version: Any) -> str:
-    procedure_type = getattr(version, "procedure_type", None) or getattr(version, "type", None)
-    title = getattr(procedure_type, "title", None) or _version_attr(version, "title", "name")
-    return str(title or getattr(version, "code", ""))
-
-
-def version_label_of(version: Any) -> str:
-    return str(_version_attr(version, "version", "number", "label") or version.id)
+def version_label_of(version: ProcedureTypeVersion) -> str:
+    return str(version.version)
 
 
 def field_choices(session: Session, spec: formbuilder.FormSpec) -> dict[str, list[tuple[str, str]]]:
@@ -733,19 +704,6 @@ def field_choices(session: Session, spec: formbuilder.FormSpec) -> dict[str, lis
     return {"municipality": [(code, name) for code, name in rows]}
 
 
-def _dossier_read(company: Company, unit: LocalUnit | None, path: str) -> Any:
-    try:
-        from portale.dossier.paths import read_path
-    except ImportError:  # the dossier area's path table has not landed: read attributes
-        head, _, attr = path.partition(".")
-        if head in ("local_unit", "unit") and attr:
-            return getattr(unit, attr, None)
-        if head == "company" and attr:
-            return getattr(company, attr, None)
-        return getattr(company, path, None)
-    return read_path(company, unit, path)
-
-
 def dossier_values(
     spec: formbuilder.FormSpec, company: Company, unit: LocalUnit | None
 ) -> dict[str, Any]:
@@ -755,8 +713,8 @@ def dossier_values(
         if not f.dossier_path:
             continue
         try:
-            value = _dossier_read(company, unit, f.dossier_path)
-        except (KeyError, LookupError, AttributeError):
+            value = read_path(company, unit, f.dossier_path)
+        except KeyError:
             log.warning("unknown dossier path %r in field %r", f.dossier_path, f.name)
             continue
         if value is None:
@@ -768,107 +726,6 @@ def dossier_values(
     return values
 
 
-def apply_declared_values(
-    session: Session,
-    company: Company,
-    unit: LocalUnit | None,
-    values: Mapping[str, Any],
-    *,
-    actor: User,
-    procedure_id: int,
-) -> None:
-    try:
-        from portale.dossier.services import apply_declared_values as apply
-    except ImportError:
-        apply = _apply_declared_values_fallback
-    apply(session, company, unit, dict(values), actor=actor, procedure_id=procedure_id)
-
-
-def _apply_declared_values_fallback(
-    session: Session,
-    company: Company,
-    unit: LocalUnit | None,
-    values: Mapping[str, Any],
-    *,
-    actor: User,
-    procedure_id: int,
-) -> None:
-    """Write declared values with provenance "procedure" until the dossier area provides it."""
-    from portale.dossier.models import SOURCE_PROCEDURE, DossierChange
-
-    for path, value in values.items():
-        head, _, attr = path.partition(".")
-        if head in ("local_unit", "unit") and unit is not None:
-            target, field_path = unit, f"local_units/{unit.id}/{attr}"
-        else:
-            attr = attr if head == "company" else path
-            target, field_path = company, attr
-        if not hasattr(target, attr):
-            continue
-        old = getattr(target, attr)
-        setattr(target, attr, value)
-        company.updated_at = utcnow()  # bumps the optimistic-lock version
-        session.flush()
-        session.add(
-            DossierChange(
-                company_id=company.id,
-                company_version=company.version,
-                field_path=field_path,
-                old_value=_jsonable(old),
-                new_value=_jsonable(value),
-                source=SOURCE_PROCEDURE,
-                source_ref=str(procedure_id),
-                actor_id=actor.id,
-            )
-        )
-
-
-def serialise_company(company: Company) -> dict[str, Any]:
-    try:
-        from portale.dossier.services import serialise_company as serialise
-    except ImportError:
-        serialise = None
-    if serialise is not None:
-        return serialise(company)
-    columns = (
-        "tax_code",
-        "vat_number",
-        "name",
-        "legal_form",
-        "rea_number",
-        "pec",
-        "office_street",
-        "office_postcode",
-        "office_municipality",
-        "version",
-    )
-    return {
-        **{c: _jsonable(getattr(company, c)) for c in columns},
-        "local_units": [
-            {
-                c: _jsonable(getattr(u, c))
-                for c in (
-                    "id",
-                    "name",
-                    "street",
-                    "postcode",
-                    "municipality",
-                    "ateco_code",
-                    "active",
-                )
-            }
-            for u in company.local_units
-        ],
-        "activities": [
-            {"ateco_code": a.ateco_code, "primary": a.primary} for a in company.activities
-        ],
-        "representatives": [
-            {"full_name": r.full_name, "tax_code": r.tax_code, "role": r.role}
-            for r in company.representatives
-        ],
-    }
-
-
 def last_day_after(
     received_on: date,
     days: int,
@@ -877,42 +734,8 @@ def last_day_after(
     saturday_is_holiday: bool = False,
 ) -> date:
     """``received_on + days`` moved past Sundays and holidays (national and patron day)."""
-    try:
-        from portale.clock.calendar import HolidayCalendar
-    except ImportError:
-        HolidayCalendar = None  # noqa: N806 - the clock area has not landed yet
-    if HolidayCalendar is not None:
-        calendar = _clock_calendar(HolidayCalendar, municipality, saturday_is_holiday)
-        if calendar is not None:
-            return calendar.roll_forward(received_on + timedelta(days=days))
-    return _roll_forward(received_on + timedelta(days=days), municipality, saturday_is_holiday)
-
-
-def _clock_calendar(cls: Any, municipality: Municipality | None, saturday_is_holiday: bool) -> Any:
     patron = None
     if municipality is not None and municipality.patron_month and municipality.patron_day:
         patron = (municipality.patron_month, municipality.patron_day)
-    try:
-        calendar = cls(patron_day=patron, saturday_is_holiday=saturday_is_holiday)
-    except TypeError:
-        return None
-    return calendar if hasattr(calendar, "roll_forward") else None
-
-
-def _roll_forward(day: date, municipality: Municipality | None, saturday_is_holiday: bool) -> date:
-    import holidays
-
-    national = holidays.country_holidays("IT", years=range(day.year, day.year + 2))
-
-    def closed(d: date) -> bool:
-        if d.weekday() == 6 or (saturday_is_holiday and d.weekday() == 5) or d in national:
-            return True
-        return bool(
-            municipality is not None
-            and municipality.patron_month == d.month
-            and municipality.patron_day == d.day
-        )
-
-    while closed(day):
-        day += timedelta(days=1)
-    return day
+    calendar = HolidayCalendar(patron_day=patron, saturday_is_holiday=saturday_is_holiday)
+    return calendar.roll_forward(received_on + timedelta(days=days))
