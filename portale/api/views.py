@@ -30,6 +30,7 @@ def me() -> dict[str, Any]:
 
 
 def blueprints() -> list[Blueprint]:
+    from portale.api import procedures
     from portale.api.dossier import blp as companies
 
-    return [me_blp, companies]
+    return [me_blp, companies, *procedures.blueprints()]
