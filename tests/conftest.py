@@ -24,6 +24,23 @@ from portale.models import import_all_models
 
 use_fast_hashing()
 
+
+def _compile_translations() -> None:
+    # `make test` compiles them too; this keeps a bare `pytest` run in English-capable shape.
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parents[1].glob("portale/translations/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
+
+
+_compile_translations()
+
 TEST_PASSWORD = "password-di-prova-123"
 
 

@@ -83,3 +83,19 @@ def test_unknown_page_is_404_in_italian(client, session):
 def test_italian_by_default_even_for_an_english_browser(client, session):
     page = client.get("/account/accedi", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert 'lang="it"' in page.get_data(as_text=True)
+
+
+def test_pages_and_errors_in_english_when_chosen(client, session):
+    client.post("/lingua", data={"lang": "en"})
+    page = client.get("/account/accedi").get_data(as_text=True)
+    assert "Log in" in page and "Remember me on this device" in page
+    response = client.post(
+        "/account/registrati",
+        data={
+            "full_name": "Jane Doe",
+            "email": "jane@example.com",
+            "password": "short",
+            "confirm": "short",
+        },
+    )
+    assert "The password must be at least 10 characters long." in response.get_data(as_text=True)
