@@ -73,9 +73,11 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     login_manager.login_message = _l("Accedi per continuare.")
+    from portale import integrations
     from portale.web import templating
 
     templating.init_app(app)
+    integrations.init_app(app)
     if app.config.get("CELERY_BROKER_URL"):
         from portale.outbox.celery_app import install_publisher, make_celery
 

@@ -266,11 +266,27 @@ def load() -> None:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--fakes/--no-fakes",
+    default=True,
+    show_default=True,
+    help="Start the fake business register and VIES on loopback and use them.",
+)
+def serve(host: str, port: int, fakes: bool) -> None:
     """Serve the portal for the demo and print where to go and how to log in."""
     from flask import current_app
 
+    from portale import integrations
     from portale.extensions import db
+
+    if fakes and not current_app.config.get("CONNECTORS"):
+        from connectors.fakes.server import start_fake_services
+
+        services = start_fake_services(host="127.0.0.1")
+        integrations.configure(current_app._get_current_object(), services.connector_settings())
+        click.echo(f"  Fake business register (PDND): {services.url('register')}")
+        click.echo(f"  Fake VIES: {services.url('vies')}")
+        click.echo("  Try onboarding with tax code 11850450013 (Pasticceria Rossi S.r.l.).")
 
     logins = [(spec.email, DEMO_PASSWORD, spec.role) for spec in DEMO_USERS]
     db.session.remove()

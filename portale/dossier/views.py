@@ -94,6 +94,120 @@ def create() -> str | Response:
     return render_template("dossier/edit.html", form=form, company=None)
 
 
+@bp.route("/da-registro", methods=["GET", "POST"])
+def onboard() -> str | Response:
+    """Onboarding by tax code: fetch from the business register, preview, confirm."""
+    from portale.dossier import onboarding
+    from portale.integrations import connectors
+
+    tax_code = (request.form.get("tax_code") or "").strip()
+    record = error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "confirm":
+                company = onboarding.create_from_register(
+                    db.session,
+                    connectors(),
+                    actor=current_user,
+                    tax_code=tax_code,
+                    seen=request.form.get("fingerprint", ""),
+                )
+                flash(_("Fascicolo creato con i dati del Registro delle Imprese."), "success")
+                return redirect(url_for("dossier.view", company_id=company.id))
+            record = onboarding.fetch_record(connectors(), tax_code)
+        except onboarding.RecordChanged as changed:
+            record, error = changed.record, changed.message
+        except onboarding.OnboardingError as failure:
+            error = failure.message
+        except services.DossierValidationError as invalid:
+            db.session.rollback()
+            error = " ".join(str(m) for m in invalid.errors.values())
+    names = (
+        dict(db.session.execute(select(Municipality.istat_code, Municipality.name)).all())
+        if record
+        else {}
+    )
+    return render_template(
+        "dossier/onboard.html",
+        tax_code=tax_code,
+        record=record,
+        error=error,
+        fingerprint=onboarding.fingerprint(record) if record else "",
+        municipalities=names,
+    )
+
+
+@bp.route("/<int:company_id>/registro", methods=["GET", "POST"])
+def refresh(company_id: int) -> str | Response:
+    """Differences with the business register, field by field; only accepted ones are applied."""
+    from portale.dossier import onboarding
+    from portale.integrations import connectors
+
+    _company(company_id, need="edit")
+    if request.method == "POST":
+        form = VersionForm()
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            onboarding.apply_register_values(
+                db.session,
+                connectors(),
+                actor=current_user,
+                company_id=company_id,
+                expected_version=form.version.data,
+                accepted=request.form.getlist("accept"),
+            )
+        except services.DossierConflict:
+            db.session.rollback()
+            flash(
+                _(
+                    "Il fascicolo è stato modificato da un'altra persona: controlla i dati e riprova."
+                ),
+                "warning",
+            )
+        except (onboarding.OnboardingError, services.DossierValidationError) as failure:
+            db.session.rollback()
+            flash(
+                str(getattr(failure, "message", None) or _("Dati del registro non validi.")),
+                "error",
+            )
+        else:
+            flash(_("Dati aggiornati dal Registro delle Imprese."), "success")
+            return redirect(url_for("dossier.view", company_id=company_id))
+    try:
+        company, differences = onboarding.register_differences(
+            db.session, connectors(), actor=current_user, company_id=company_id
+        )
+    except onboarding.OnboardingError as failure:
+        flash(str(failure.message), "error")
+        return redirect(url_for("dossier.view", company_id=company_id))
+    return render_template("dossier/refresh.html", company=company, differences=differences)
+
+
+@bp.post("/<int:company_id>/verifica-iva")
+def check_vat(company_id: int) -> Response:
+    from portale.dossier import onboarding
+    from portale.integrations import connectors
+
+    _company(company_id, need="edit")
+    from flask_wtf import FlaskForm
+
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        company = onboarding.check_vat(
+            db.session, connectors(), actor=current_user, company_id=company_id
+        )
+    except onboarding.OnboardingError as failure:
+        flash(str(failure.message), "error")
+    else:
+        if company.vat_check_valid:
+            flash(_("Partita IVA valida secondo il VIES."), "success")
+        else:
+            flash(_("Il VIES non riconosce questa partita IVA come valida."), "warning")
+    return redirect(url_for("dossier.view", company_id=company_id))
+
+
 @bp.get("/<int:company_id>")
 def view(company_id: int) -> str:
     company = _company(company_id)
