@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from portale.db import Base, UTCDateTime, utcnow
 
@@ -30,7 +30,12 @@ class ProcedureType(Base):
 
 
 class ProcedureTypeVersion(Base):
-    """One version of a procedure type: its whole normalised spec, plus columns to query on."""
+    """One version of a procedure type: its whole normalised spec, plus columns to query on.
+
+    ``status`` goes draft -> published -> retired; at most one version of a type is published,
+    and that is the one new procedures are filed under. A filed procedure references its
+    version's id and stays on it.
+    """
 
     __tablename__ = "procedure_type_version"
     __table_args__ = (UniqueConstraint("code", "version"),)
@@ -42,6 +47,7 @@ class ProcedureTypeVersion(Base):
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
     title: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str | None] = mapped_column(String(300))
+    title_it = synonym("title")
     regime: Mapped[str] = mapped_column(String(32))
     term_days: Mapped[int | None] = mapped_column(Integer)
     silent_assent: Mapped[bool] = mapped_column(Boolean, default=False)

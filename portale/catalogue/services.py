@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portale.accounts.models import User
+from portale.accounts.models import Authority, User
 from portale.catalogue.loader import ProcedureTypeSpec
 from portale.catalogue.models import (
     DRAFT,
@@ -23,10 +24,20 @@ from portale.db import utcnow
 
 @dataclass(frozen=True)
 class SyncLine:
+    """What loading one file did: ``created``, ``new_version`` (a draft) or ``unchanged``."""
+
     code: str
     action: str  # "created", "new_version", "unchanged"
     version: int
     status: str
+    # Problems that do not stop loading, e.g. an authority code no authority has yet.
+    warnings: tuple[str, ...] = ()
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "attività" and "attivita" are the same search word."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _search_text(spec: dict[str, Any]) -> str:
@@ -38,7 +49,15 @@ def _search_text(spec: dict[str, Any]) -> str:
         spec.get("description_en", ""),
         " ".join(spec.get("legal_basis", [])),
     ]
-    return " ".join(parts).lower()
+    return fold(" ".join(parts))
+
+
+def _warnings(session: Session, item: ProcedureTypeSpec) -> tuple[str, ...]:
+    codes = item.spec.get("authorities", [])
+    if not codes:
+        return ()
+    known = set(session.scalars(select(Authority.code).where(Authority.code.in_(codes))))
+    return tuple(f"unknown authority {code}" for code in codes if code not in known)
 
 
 def sync_catalogue(session: Session, specs: list[ProcedureTypeSpec]) -> list[SyncLine]:
@@ -49,6 +68,7 @@ def sync_catalogue(session: Session, specs: list[ProcedureTypeSpec]) -> list[Syn
     """
     report = []
     for item in specs:
+        warnings = _warnings(session, item)
         ptype = session.scalar(select(ProcedureType).where(ProcedureType.code == item.code))
         if ptype is None:
             ptype = ProcedureType(code=item.code, title=item.title_it, title_en=item.title_en)
@@ -61,7 +81,9 @@ def sync_catalogue(session: Session, specs: list[ProcedureTypeSpec]) -> list[Syn
             )
         )
         if same is not None:
-            report.append(SyncLine(item.code, "unchanged", same.version, same.status))
+            # Keeps search working after a change in how search text is made; not a new version.
+            same.search_text = _search_text(same.spec)
+            report.append(SyncLine(item.code, "unchanged", same.version, same.status, warnings))
             continue
         latest = session.scalar(
             select(func.max(ProcedureTypeVersion.version)).where(
@@ -90,14 +112,14 @@ def sync_catalogue(session: Session, specs: list[ProcedureTypeSpec]) -> list[Syn
         session.flush()
         if latest is None:
             _publish(session, version, None)
-            report.append(SyncLine(item.code, "created", number, PUBLISHED))
+            report.append(SyncLine(item.code, "created", number, PUBLISHED, warnings))
         else:
-            report.append(SyncLine(item.code, "new_version", number, DRAFT))
+            report.append(SyncLine(item.code, "new_version", number, DRAFT, warnings))
     session.commit()
     return report
 
 
-def _publish(session: Session, version: ProcedureTypeVersion, actor: User | None) -> None:
+def _publish(session: Session, version: ProcedureTypeVersion, actor_id: int | None) -> None:
     for other in session.scalars(
         select(ProcedureTypeVersion).where(
             ProcedureTypeVersion.type_id == version.type_id,
@@ -108,17 +130,26 @@ def _publish(session: Session, version: ProcedureTypeVersion, actor: User | None
         other.status = RETIRED
     version.status = PUBLISHED
     version.published_at = utcnow()
-    version.published_by_id = actor.id if actor else None
+    version.published_by_id = actor_id
     ptype = session.get(ProcedureType, version.type_id)
     if ptype is not None:
         ptype.title, ptype.title_en = version.title, version.title_en
 
 
-def publish_version(session: Session, version_id: int, actor: User) -> ProcedureTypeVersion:
+def publish_version(
+    session: Session, version_id: int, actor_id: int | User | None
+) -> ProcedureTypeVersion:
+    """Make a version the one new procedures are filed under; the previous one is retired.
+
+    Procedures already filed keep the version they were filed under. Publishing the published
+    version again changes nothing. ``actor_id`` may also be the acting ``User``.
+    """
     version = session.get(ProcedureTypeVersion, version_id)
     if version is None:
         raise LookupError(version_id)
-    _publish(session, version, actor)
+    if version.status == PUBLISHED:
+        return version
+    _publish(session, version, getattr(actor_id, "id", actor_id))
     session.commit()
     return version
 
@@ -154,7 +185,7 @@ def search_catalogue(
 ) -> list[ProcedureTypeVersion]:
     """Published procedure types matching every word of ``text`` and offered in the municipality."""
     query = select(ProcedureTypeVersion).where(ProcedureTypeVersion.status == PUBLISHED)
-    for word in (text or "").lower().split():
+    for word in fold(text or "").split():
         query = query.where(ProcedureTypeVersion.search_text.contains(word, autoescape=True))
     rows = list(session.scalars(query))
     if municipality_istat:

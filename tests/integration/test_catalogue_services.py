@@ -17,6 +17,7 @@ from portale.catalogue.models import DRAFT, PUBLISHED, RETIRED, ProcedureTypeVer
 from portale.demo import load_demo
 from portale.dossier.models import Company
 from portale.procedures import services as filing
+from portale.reference.services import load_reference_data
 from portale.storage import LocalStorage
 from tests.integration.test_procedures_support import PDF, PNG
 
@@ -34,11 +35,8 @@ def test_loading_twice_creates_nothing_new(session):
     )
 
 
-def test_changed_file_is_a_draft_until_published_and_filed_procedures_keep_their_version(
-    session, tmp_path
-):
-    services.sync_catalogue(session, load_catalogue())
-    v1 = services.current_version(session, "COM_CESSAZIONE")
+def _changed_copy(tmp_path):
+    """A copy of the shipped files where one label of the notice of end of activity changed."""
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
     path = copy / "cessazione.yaml"
@@ -49,22 +47,75 @@ def test_changed_file_is_a_draft_until_published_and_filed_procedures_keep_their
         ),
         encoding="utf-8",
     )
+    return copy
+
+
+def _admin(session):
+    admin = User(email="a@esempio.it", password_hash="x", full_name="Admin")
+    session.add(admin)
+    session.flush()
+    return admin
+
+
+def test_changed_file_is_a_draft_until_published(session, tmp_path):
+    services.sync_catalogue(session, load_catalogue())
+    v1 = services.current_version(session, "COM_CESSAZIONE")
+    copy = _changed_copy(tmp_path)
     report = {line.code: line for line in services.sync_catalogue(session, load_catalogue(copy))}
     assert (
         report["COM_CESSAZIONE"].action == "new_version"
         and report["COM_CESSAZIONE"].status == DRAFT
     )
+    assert report["SCIA_VICINATO"].action == "unchanged"
     assert services.current_version(session, "COM_CESSAZIONE").id == v1.id
     v2 = next(v for v in services.list_versions(session, "COM_CESSAZIONE") if v.version == 2)
     diff = services.spec_diff(v1.spec, v2.spec)
     assert any(key == "fields.note" for key, _old, _new in diff)
-    admin = User(email="a@esempio.it", password_hash="x", full_name="Admin")
-    session.add(admin)
-    session.flush()
-    services.publish_version(session, v2.id, admin)
+    # Loading the changed files again is a no-op: no third version.
+    again = {line.code: line for line in services.sync_catalogue(session, load_catalogue(copy))}
+    assert again["COM_CESSAZIONE"].action == "unchanged"
+    assert len(services.list_versions(session, "COM_CESSAZIONE")) == 2
+
+    admin = _admin(session)
+    services.publish_version(session, v2.id, admin.id)
     assert services.current_version(session, "COM_CESSAZIONE").version == 2
     session.refresh(v1)
     assert v1.status == RETIRED and v2.status == PUBLISHED
+    assert v2.published_by_id == admin.id and v2.published_at is not None
+
+
+def test_publishing_the_published_version_again_changes_nothing(session, tmp_path):
+    services.sync_catalogue(session, load_catalogue())
+    services.sync_catalogue(session, load_catalogue(_changed_copy(tmp_path)))
+    v2 = next(v for v in services.list_versions(session, "COM_CESSAZIONE") if v.version == 2)
+    admin = _admin(session)
+    services.publish_version(session, v2.id, admin)  # the acting User is accepted too
+    stamped = v2.published_at
+    services.publish_version(session, v2.id, None)
+    assert v2.published_at == stamped and v2.published_by_id == admin.id
+    with pytest.raises(LookupError):
+        services.publish_version(session, 999_999, admin.id)
+
+
+def test_a_filed_procedure_stays_on_its_version(session, demo, tmp_path):
+    owner, company = demo
+    unit = company.local_units[0]
+    v1 = services.current_version(session, "COM_CESSAZIONE")
+    storage = LocalStorage(tmp_path / "storage")
+    draft = filing.start_draft(
+        session, actor=owner, company_id=company.id, local_unit_id=unit.id, type_code=v1.code
+    )
+    answers = {**draft.answers, "data_cessazione": "2026-12-01", "motivo": "chiusura"}
+    filing.save_draft(session, draft.id, actor=owner, answers=answers, dossier_updates=[])
+    procedure = filing.submit_procedure(
+        session, storage, draft.id, actor=owner, idempotency_key="stays-on-v1"
+    )
+    services.sync_catalogue(session, load_catalogue(_changed_copy(tmp_path)))
+    v2 = next(v for v in services.list_versions(session, "COM_CESSAZIONE") if v.version == 2)
+    services.publish_version(session, v2.id, _admin(session).id)
+    session.refresh(procedure)
+    assert procedure.type_version_id == v1.id
+    assert services.current_version(session, "COM_CESSAZIONE").id == v2.id
 
 
 def test_search_by_words_and_municipality(session):
@@ -75,6 +126,31 @@ def test_search_by_words_and_municipality(session):
     }
     assert len(services.search_catalogue(session, None, "001272")) == 8
     assert services.search_catalogue(session, "parola-che-non-esiste") == []
+
+
+def test_search_ignores_accents_and_case(session):
+    services.sync_catalogue(session, load_catalogue())
+    # "attività" is in the title of the notice of end of activity; people type it either way.
+    assert "COM_CESSAZIONE" in {v.code for v in services.search_catalogue(session, "ATTIVITA")}
+    assert "COM_CESSAZIONE" in {v.code for v in services.search_catalogue(session, "attività")}
+
+
+def test_search_lists_in_the_order_of_the_locale(session):
+    services.sync_catalogue(session, load_catalogue())
+    italian = [v.title for v in services.search_catalogue(session, locale="it")]
+    english = [v.title_en for v in services.search_catalogue(session, locale="en")]
+    assert italian == sorted(italian, key=str.lower)
+    assert english == sorted(english, key=str.lower)
+
+
+def test_authority_codes_unknown_to_the_portal_are_reported(session):
+    report = {line.code: line for line in services.sync_catalogue(session, load_catalogue())}
+    # No seed organisations in this database yet: the catalogue still loads, with a warning.
+    assert report["NOTIFICA_SANITARIA"].warnings == ("unknown authority ASL_TO",)
+    assert report["COM_CESSAZIONE"].warnings == ()
+    load_reference_data(session)
+    report = {line.code: line for line in services.sync_catalogue(session, load_catalogue())}
+    assert all(line.warnings == () for line in report.values())
 
 
 @pytest.fixture
