@@ -78,6 +78,9 @@ def register_extensions(app: Flask) -> None:
 
     templating.init_app(app)
     integrations.init_app(app)
+    from portale.procedures import jobs as procedure_jobs
+
+    procedure_jobs.register()
     if app.config.get("CELERY_BROKER_URL"):
         from portale.outbox.celery_app import install_publisher, make_celery
 

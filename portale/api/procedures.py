@@ -358,7 +358,6 @@ def submit(draft_id: int) -> Any:
             draft_id,
             actor=user,
             idempotency_key=scoped_key,
-            mail_config=current_app.config,
         )
     except filing.SubmissionInvalid as error:
         raise ApiError(

@@ -37,6 +37,7 @@ from portale.dossier.access import NoAccess, accessible_companies, get_company_f
 from portale.dossier.models import Company, LocalUnit
 from portale.dossier.paths import read_path
 from portale.dossier.services import apply_declared_values, serialise_company
+from portale.outbox.services import enqueue
 from portale.procedures import formbuilder
 from portale.procedures.cui import issue_cui
 from portale.procedures.models import (
@@ -59,6 +60,7 @@ REGIME_SCIA = "SCIA"
 REGIME_COMUNICAZIONE = "COMUNICAZIONE"
 SCIA_CONTROL_DAYS = 60
 GENERAL_ERROR = "__all__"
+RECEIPT_JOB = "procedures.receipt"
 
 
 class NotFound(LookupError):
@@ -441,14 +443,12 @@ def submit_procedure(
     actor: User,
     idempotency_key: str,
     now: datetime | None = None,
-    mail_config: Mapping[str, Any] | None = None,
 ) -> Procedure:
     """File the draft: CUI, protocol number, events, dossier write-back, receipt.
 
     Idempotent: a repeated ``idempotency_key`` (double click, refresh, retry) returns the
     procedure filed the first time, and so does submitting a draft already filed. The receipt is
-    rendered and stored after the commit; if that fails, the download renders it later. With
-    ``mail_config`` (the app config) the receipt is also e-mailed to the submitter.
+    rendered, stored and e-mailed by an outbox job (:data:`RECEIPT_JOB`) queued with the filing.
     """
     idempotency_key = (idempotency_key or "").strip()[:100]
     if not idempotency_key:
@@ -537,6 +537,15 @@ def submit_procedure(
         if attachment.procedure_id is None:
             attachment.procedure_id = procedure.id
     draft.procedure_id = procedure.id
+    # Rendering the receipt and e-mailing it happen off the request, in the same transaction
+    # as the filing: the job cannot be lost, and the download renders it if it is not there yet.
+    enqueue(
+        session,
+        RECEIPT_JOB,
+        {"procedure_id": procedure.id},
+        idempotency_key=f"receipt:{procedure.id}",
+        procedure_id=procedure.id,
+    )
     try:
         session.commit()
     except IntegrityError:
@@ -546,16 +555,6 @@ def submit_procedure(
         if existing is None:
             raise
         return existing
-
-    try:
-        from portale.procedures.receipt import ensure_receipt, mail_receipt
-
-        pdf = ensure_receipt(session, storage, procedure)
-        if mail_config is not None:
-            mail_receipt(procedure, pdf, mail_config)
-    except Exception:  # the filing stands; the receipt is rendered again on download
-        log.exception("receipt of procedure %s could not be rendered or sent", procedure.id)
-        session.rollback()
     return procedure
 
 

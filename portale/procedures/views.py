@@ -214,7 +214,6 @@ def edit_draft(draft_id: int) -> str | Response:
                 draft.id,
                 actor=current_user,
                 idempotency_key=request.form.get("idempotency_key", ""),
-                mail_config=current_app.config,
             )
         except services.SubmissionInvalid as error:
             return _render_draft(draft, spec, formdata=request.form, errors=error.errors), 422

@@ -108,6 +108,12 @@ def test_full_filing_with_double_click_gives_one_procedure_and_a_receipt(client,
     procedure = session.scalar(select(Procedure))
     page = client.get(first.headers["Location"]).get_data(as_text=True)
     assert procedure.protocol_label in page
+    # The receipt is rendered and e-mailed by the outbox job queued with the filing.
+    assert SENT == []
+    from portale.extensions import db
+    from portale.outbox.services import drain
+
+    assert drain(db.session_factory, worker="test", config=dict(client.application.config)) == 1
     receipt = client.get(f"/pratiche/{procedure.id}/ricevuta.pdf")
     assert receipt.status_code == 200 and receipt.data.startswith(b"%PDF")
     assert len(SENT) == 1 and SENT[0]["To"] == world.user.email

@@ -187,3 +187,35 @@ def test_status_listener_sees_each_change(session, factory, remote):
     finally:
         services._status_listeners.remove(listener)
     assert ("l-1", "", QUEUED) in seen and ("l-1", RUNNING, DONE) in seen
+
+
+def test_filing_queues_the_receipt_job_which_renders_and_mails_it(session, app):
+    from portale.extensions import db
+    from portale.mail import SENT
+    from portale.procedures import services as filing
+    from portale.procedures.receipt import receipt_key
+    from portale.storage import storage_from_config
+    from tests.integration.test_procedures_support import PDF, VALID_ANSWERS, make_world
+
+    world = make_world(session)
+    storage = storage_from_config(app.config)
+    draft = filing.start_draft(
+        session,
+        actor=world.user,
+        company_id=world.company.id,
+        local_unit_id=world.unit.id,
+        type_code=world.version.code,
+    )
+    filing.save_draft(session, draft.id, actor=world.user, answers=VALID_ANSWERS)
+    filing.add_attachment(
+        session, storage, draft.id, actor=world.user, slot="planimetria", filename="p.pdf", data=PDF
+    )
+    procedure = filing.submit_procedure(
+        session, storage, draft.id, actor=world.user, idempotency_key="job-1"
+    )
+    [job] = services.jobs_for_procedure(session, procedure.id)
+    assert job.handler == filing.RECEIPT_JOB and job.status == QUEUED
+    SENT.clear()
+    assert services.drain(db.session_factory, worker="t", config=dict(app.config)) == 1
+    assert storage.exists(receipt_key(procedure))
+    assert SENT and SENT[-1]["To"] == world.user.email

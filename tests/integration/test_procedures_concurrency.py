@@ -92,6 +92,9 @@ def committed(engine, is_postgres, app):
     yield factory, ids
     with factory() as s:
         procedure_ids = select(Procedure.id).where(Procedure.office_id == ids["office"])
+        from portale.outbox.models import OutboxJob
+
+        s.execute(delete(OutboxJob).where(OutboxJob.procedure_id.in_(procedure_ids)))
         s.execute(delete(ProcedureEvent).where(ProcedureEvent.procedure_id.in_(procedure_ids)))
         s.execute(delete(Attachment).where(Attachment.uploaded_by_id == ids["user"]))
         s.execute(delete(Draft).where(Draft.company_id == ids["company"]))

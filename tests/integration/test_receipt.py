@@ -47,6 +47,8 @@ def test_receipt_content_and_rendering_when_missing(session, tmp_path):
         idempotency_key="r",
         now=datetime(2026, 5, 25, 14, 5, tzinfo=UTC),
     )
+    assert not storage.exists(receipt_key(procedure))  # rendered by the outbox job, not inline
+    ensure_receipt(session, storage, procedure)
     assert storage.exists(receipt_key(procedure))
     text = " ".join(pdf_text(storage.read(receipt_key(procedure))).split())
     assert procedure.protocol_label in text
@@ -87,6 +89,6 @@ def test_scia_receipt_says_effective_at_filing(session, tmp_path):
         idempotency_key="s",
         now=datetime(2026, 3, 2, 9, tzinfo=UTC),
     )
-    text = " ".join(pdf_text(storage.read(receipt_key(procedure))).split())
+    text = " ".join(pdf_text(ensure_receipt(session, storage, procedure)).split())
     assert "efficace dalla data di presentazione" in text and "02/03/2026" in text
     assert "02/05/2026" in text  # end of the 60-day control window, past 1 May
