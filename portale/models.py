@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "portale.dossier.models",
     "portale.catalogue.models",
     "portale.procedures.models",
+    "portale.procedures.routing",
     "portale.outbox.models",
     "portale.backoffice.models",
     "portale.reports.models",

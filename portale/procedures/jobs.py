@@ -1,11 +1,27 @@
-"""Outbox jobs of the filing area: render the receipt, store it, e-mail it to the submitter."""
+"""Outbox jobs of the filing area, and the dispatch events they leave on the timeline.
+
+- ``procedures.receipt``: render the receipt, store it, e-mail it to the submitter.
+- ``dispatch.authority``: send the procedure to a third-party authority through the adapter
+  of its channel (SSU or PEC), passing the job's idempotency key on.
+Each status change of a dispatch becomes an event of the procedure (queued, sent, failed and
+retrying, given up), so the timeline and the reports see the time spent on the wire.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from portale.outbox.services import JobContext, register_handler
-from portale.procedures.models import Procedure
+from sqlalchemy.orm import Session
+
+from connectors.base import AuthorityDispatch, ConnectorUnavailable
+from connectors.registry import ConnectorRegistry
+from portale.clock import lifecycle as lc
+from portale.db import utcnow
+from portale.outbox.models import DONE, GIVEN_UP, QUEUED, RETRYING, OutboxJob
+from portale.outbox.services import JobContext, on_status_change, register_handler
+from portale.procedures.models import Procedure, ProcedureEvent
+from portale.procedures.routing import DISPATCH_JOB
 from portale.procedures.services import RECEIPT_JOB
 
 
@@ -26,5 +42,100 @@ def render_and_send_receipt(ctx: JobContext) -> dict[str, Any]:
         session.close()
 
 
+@lru_cache(maxsize=8)
+def _registry(settings_key: str) -> ConnectorRegistry:
+    import json
+
+    registry = ConnectorRegistry()
+    registry.load_entry_points()
+    settings = json.loads(settings_key)
+    if settings.get("connectors"):
+        registry.configure(settings["connectors"])
+    else:
+        registry.configure_from_env(settings["env"])
+    return registry
+
+
+def registry_for(config: dict[str, Any]) -> ConnectorRegistry:
+    import json
+
+    key = json.dumps(
+        {"connectors": config.get("CONNECTORS") or {}, "env": config.get("CONNECTOR_ENV") or {}},
+        sort_keys=True,
+    )
+    return _registry(key)
+
+
+def send_to_authority(ctx: JobContext) -> dict[str, Any]:
+    from portale.accounts.models import Authority
+    from portale.extensions import db
+    from portale.procedures.ssu import instance_descriptor
+
+    session = db.session_factory()
+    try:
+        procedure = session.get(Procedure, ctx.payload["procedure_id"])
+        authority = session.query(Authority).filter_by(code=ctx.payload["authority"]).one_or_none()
+        if procedure is None or authority is None:
+            return {"skipped": "procedure or authority gone"}
+        channel = authority.channel
+        registry = registry_for(ctx.config)
+        adapter = registry.get(channel) if channel in registry.identifiers() else None
+        if (
+            adapter is None
+            or not isinstance(adapter, AuthorityDispatch)
+            or adapter not in registry.enabled("authority_dispatch")
+        ):
+            # Waits (and shows as failing to the administrator) until the channel is configured.
+            raise ConnectorUnavailable(
+                f"channel {channel!r} for {authority.code} is not configured"
+            )
+        descriptor = instance_descriptor(procedure)
+        receipt = adapter.send_instance(
+            {
+                "descriptor": descriptor,
+                "authority": {
+                    "code": authority.code,
+                    "pec": authority.pec,
+                    "endpoint": authority.ssu_endpoint,
+                },
+            },
+            idempotency_key=ctx.idempotency_key,
+        )
+        return {"accepted": receipt.accepted, "reference": receipt.reference}
+    finally:
+        session.close()
+
+
+_EVENT_OF_STATUS = {
+    QUEUED: lc.DISPATCH_QUEUED,
+    DONE: lc.DISPATCH_SENT,
+    RETRYING: lc.DISPATCH_FAILED,
+    GIVEN_UP: lc.DISPATCH_GIVEN_UP,
+}
+
+
+def record_dispatch_event(session: Session, job: OutboxJob, old_status: str) -> None:
+    if job.handler != DISPATCH_JOB or job.procedure_id is None or job.status == old_status:
+        return
+    kind = _EVENT_OF_STATUS.get(job.status)
+    if kind is None:
+        return
+    session.add(
+        ProcedureEvent(
+            procedure_id=job.procedure_id,
+            kind=kind,
+            at=utcnow(),
+            payload={
+                "authority": (job.payload or {}).get("authority"),
+                "channel": job.connector,
+                "attempt": job.attempts,
+                "error": job.last_error if job.status != DONE else None,
+            },
+        )
+    )
+
+
 def register() -> None:
     register_handler(RECEIPT_JOB, render_and_send_receipt, replace=True)
+    register_handler(DISPATCH_JOB, send_to_authority, replace=True)
+    on_status_change(record_dispatch_event)

@@ -50,6 +50,7 @@ from portale.procedures.models import (
     ProcedureEvent,
 )
 from portale.procedures.protocol import next_protocol_number
+from portale.procedures.routing import queue_dispatches, route
 from portale.reference.models import Municipality
 from portale.storage import AbstractStorage, new_key
 
@@ -474,6 +475,15 @@ def submit_procedure(
     spec = spec_of(version)
     office = office_for_municipality(session, unit.municipality)
     assert office is not None  # validate_draft checked it
+    routing = route(
+        session,
+        type_code=draft.type_code,
+        spec=version.spec or {},
+        municipality=unit.municipality,
+        default_office_id=office.id,
+    )
+    if routing.office_id != office.id:
+        office = session.get(Office, routing.office_id) or office
     cui = issue_cui(session, received_on)
     number = next_protocol_number(session, office.id, received_on.year)
     regime = regime_of(version)
@@ -537,6 +547,7 @@ def submit_procedure(
         if attachment.procedure_id is None:
             attachment.procedure_id = procedure.id
     draft.procedure_id = procedure.id
+    queue_dispatches(session, procedure, routing.authorities)
     # Rendering the receipt and e-mailing it happen off the request, in the same transaction
     # as the filing: the job cannot be lost, and the download renders it if it is not there yet.
     enqueue(

@@ -60,6 +60,11 @@ STATE_LABELS = {
 EVENT_LABELS = {
     "started": _l("Bozza creata"),
     "presented": _l("Pratica presentata e protocollata"),
+    "dispatch_queued": _l("Invio all'ente in coda"),
+    "dispatch_sent": _l("Inviata all'ente"),
+    "dispatch_acknowledged": _l("Ricevuta dall'ente"),
+    "dispatch_failed": _l("Invio all'ente non riuscito: nuovo tentativo programmato"),
+    "dispatch_given_up": _l("Invio all'ente abbandonato: se ne occupa il SUAP"),
 }
 
 

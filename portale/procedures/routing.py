@@ -1,0 +1,90 @@
+"""Routing: where a filed procedure goes. The competent office serves the premises'
+municipality; the authorities to consult come from the catalogue, unless a routing rule
+(procedure type x municipality) says otherwise. Each dispatch to an authority is an outbox
+job written with the filing, so a failing system never loses a submission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portale.accounts.models import Authority
+from portale.db import Base
+from portale.outbox.services import enqueue
+
+DISPATCH_JOB = "dispatch.authority"
+
+
+class RoutingRule(Base):
+    """An exception to the default routing, for one procedure type, in one or all municipalities."""
+
+    __tablename__ = "routing_rule"
+    __table_args__ = (UniqueConstraint("type_code", "municipality"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type_code: Mapped[str] = mapped_column(String(64), index=True)
+    municipality: Mapped[str | None] = mapped_column(ForeignKey("municipality.istat_code"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    authorities: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+@dataclass(frozen=True)
+class Route:
+    office_id: int | None
+    authorities: tuple[Authority, ...]
+    rule_id: int | None = None
+
+
+def route(
+    session: Session,
+    *,
+    type_code: str,
+    spec: dict[str, Any],
+    municipality: str,
+    default_office_id: int | None,
+) -> Route:
+    rule = session.scalar(
+        select(RoutingRule)
+        .where(
+            RoutingRule.type_code == type_code,
+            or_(RoutingRule.municipality == municipality, RoutingRule.municipality.is_(None)),
+        )
+        # A rule for the municipality wins over the type's general rule.
+        .order_by(RoutingRule.municipality.is_(None))
+        .limit(1)
+    )
+    codes = list(spec.get("authorities") or [])
+    office_id = default_office_id
+    if rule is not None:
+        if rule.authorities is not None:
+            codes = list(rule.authorities)
+        office_id = rule.office_id or office_id
+    authorities = (
+        tuple(
+            session.scalars(
+                select(Authority)
+                .where(Authority.code.in_(codes), Authority.active.is_(True))
+                .order_by(Authority.code)
+            )
+        )
+        if codes
+        else ()
+    )
+    return Route(office_id, authorities, rule.id if rule else None)
+
+
+def queue_dispatches(session: Session, procedure: Any, authorities: tuple[Authority, ...]) -> None:
+    """One job per authority, in the caller's transaction; the key makes a retry send nothing twice."""
+    for authority in authorities:
+        enqueue(
+            session,
+            DISPATCH_JOB,
+            {"procedure_id": procedure.id, "authority": authority.code},
+            idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:send_instance",
+            connector=authority.channel,
+            procedure_id=procedure.id,
+        )
