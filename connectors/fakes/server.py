@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connectors.fakes.services import BusinessRegisterService, PdndTokenService, ViesService
+from connectors.fakes.smtp import MailboxHandler, start_smtp
 
 KID = "portale-demo-key"
 
@@ -44,6 +45,8 @@ class FakeServices:
     tokens: PdndTokenService
     register: BusinessRegisterService
     vies: ViesService
+    pec: MailboxHandler | None = None
+    smtp: Any = None
     servers: dict[str, BaseWSGIServer] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -62,6 +65,12 @@ class FakeServices:
                 "timeout": "2",
             },
             "vies": {"base_url": self.url("vies"), "timeout": "2"},
+            "pec": {
+                "host": self.host,
+                "port": str(self.smtp.port),
+                "sender": "suap@pec.portale.esempio.it",
+                "timeout": "5",
+            },
         }
 
     def environ(self) -> dict[str, str]:
@@ -72,6 +81,8 @@ class FakeServices:
         return env
 
     def stop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.stop()
         for server in self.servers.values():
             server.shutdown()
             server.server_close()
@@ -88,4 +99,5 @@ def start_fake_services(host: str = "127.0.0.1", base_port: int = 0) -> FakeServ
         fakes.servers[name] = server
         threading.Thread(target=server.serve_forever, name=f"fake-{name}", daemon=True).start()
     tokens.audience = fakes.url("pdnd") + "/token.oauth2"
+    fakes.smtp, fakes.pec = start_smtp(host, base_port + len(apps) if base_port else 0)
     return fakes

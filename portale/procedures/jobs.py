@@ -98,12 +98,54 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
                     "pec": authority.pec,
                     "endpoint": authority.ssu_endpoint,
                 },
+                "manifest": manifest(procedure),
+                "documents": documents(procedure, ctx.config),
             },
             idempotency_key=ctx.idempotency_key,
         )
         return {"accepted": receipt.accepted, "reference": receipt.reference}
     finally:
         session.close()
+
+
+def manifest(procedure: Procedure) -> dict[str, Any]:
+    """What an authority needs to read the procedure: who, what, the answers by label."""
+    labels = {
+        f["name"]: f.get("label", f["name"])
+        for f in (procedure.type_version.spec or {}).get("fields", [])
+    }
+    return {
+        "cui": procedure.cui_uuid,
+        "protocol": procedure.protocol_label,
+        "type_code": procedure.type_code,
+        "regime": procedure.regime,
+        "title": procedure.type_version.title,
+        "received_on": procedure.received_on.isoformat() if procedure.received_on else "",
+        "company": {
+            "tax_code": procedure.company.tax_code,
+            "name": procedure.company.name,
+            "pec": procedure.company.pec,
+        },
+        "answers": [
+            {"name": name, "label": labels.get(name, name), "value": value}
+            for name, value in (procedure.answers or {}).items()
+        ],
+    }
+
+
+def documents(procedure: Procedure, config: dict[str, Any]) -> list[dict[str, Any]]:
+    from portale.storage import storage_from_config
+
+    storage = storage_from_config(config)
+    return [
+        {
+            "filename": a.filename,
+            "slot": a.slot,
+            "mime_type": a.mime_type,
+            "content": storage.read(a.storage_key),
+        }
+        for a in procedure.attachments
+    ]
 
 
 _EVENT_OF_STATUS = {

@@ -41,6 +41,12 @@ class RecordingPec(AuthorityDispatch):
         return DispatchReceipt(accepted=True)
 
 
+@pytest.fixture(autouse=True)
+def storage_here(app, tmp_path, monkeypatch):
+    # The dispatch job reads the attachments back from the configured storage.
+    monkeypatch.setitem(app.config, "STORAGE_PATH", str(tmp_path))
+
+
 @pytest.fixture
 def pec_registry(monkeypatch):
     registry = ConnectorRegistry()
@@ -171,3 +177,29 @@ def test_the_instance_descriptor_sent_follows_the_ssu_schema(session, tmp_path, 
     assert errors == [], [e.message for e in errors]
     assert descriptor["instance_status"][-1]["state"] == "presented"
     assert descriptor["times"]["max_gg_proc"] == 60
+
+
+def test_dispatch_by_pec_reaches_the_fake_server_with_the_documents(
+    session, tmp_path, app, monkeypatch
+):
+    from connectors.fakes.server import start_fake_services
+    from connectors.pec import parse_manifest
+
+    fakes = start_fake_services()
+    try:
+        registry = ConnectorRegistry()
+        registry.load_entry_points()
+        registry.configure(fakes.connector_settings())
+        monkeypatch.setattr(jobs, "registry_for", lambda config: registry)
+        outbox.reset_breakers()
+        world, procedure = file_with_authorities(session, tmp_path, ["ASL_TST"])
+        drain(app)
+        [message] = fakes.pec.messages
+        assert message["To"] == "asl_tst@pec.it"
+        manifest = next(p for p in message.iter_attachments() if p.get_filename() == "manifest.xml")
+        content = manifest.get_content()
+        parsed = parse_manifest(content.encode() if isinstance(content, str) else content)
+        assert parsed["protocol"] == procedure.protocol_label
+        assert [a["filename"] for a in parsed["attachments"]] == ["p.pdf"]
+    finally:
+        fakes.stop()
