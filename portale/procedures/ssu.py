@@ -54,6 +54,9 @@ def instance_descriptor(procedure: Procedure) -> dict[str, Any]:
     version = procedure.type_version
     ssu = (version.spec or {}).get("ssu") or {}
     competent = ssu.get("competent_administration") or {}
+    if not isinstance(competent, dict):
+        # The catalogue names the kind of administration (e.g. "SUAP"); the SSU object is the office.
+        competent = {}
     office = procedure.office
     return {
         "version": DESCRIPTOR_VERSION,
