@@ -72,6 +72,25 @@ def _apply_errors(form: Any, errors: dict[str, Any]) -> None:
             flash(str(message), "error")
 
 
+def _save_versioned(
+    form: Any, save: Any, done_message: str, company_id: int
+) -> tuple[Response | None, services.DossierConflict | None]:
+    """Run a save that checks the dossier version. On a conflict the form keeps what the person
+    typed and the page shows what changed meanwhile; on invalid data the errors go to the fields."""
+    try:
+        save(int(form.version.data or 0))
+    except services.DossierConflict as error:
+        db.session.rollback()
+        form.version.data = error.current_version
+        return None, error
+    except services.DossierValidationError as error:
+        db.session.rollback()
+        _apply_errors(form, error.errors)
+        return None, None
+    flash(done_message, "success")
+    return redirect(url_for("dossier.view", company_id=company_id)), None
+
+
 @bp.get("/")
 def index() -> str:
     companies = access.accessible_companies(db.session, current_user)
@@ -239,24 +258,20 @@ def edit(company_id: int) -> str | Response:
         form.version.data = company.version
     conflict = None
     if form.validate_on_submit():
-        try:
-            services.update_company(
+        done, conflict = _save_versioned(
+            form,
+            lambda version: services.update_company(
                 db.session,
                 company_id,
                 actor=current_user,
-                expected_version=int(form.version.data or 0),
+                expected_version=version,
                 changes=form.values(),
-            )
-        except services.DossierConflict as error:
-            db.session.rollback()
-            conflict = error
-            form.version.data = error.current_version
-        except services.DossierValidationError as error:
-            db.session.rollback()
-            _apply_errors(form, error.errors)
-        else:
-            flash(_("Dati dell'impresa salvati."), "success")
-            return redirect(url_for("dossier.view", company_id=company_id))
+            ),
+            _("Dati dell'impresa salvati."),
+            company_id,
+        )
+        if done is not None:
+            return done
     return render_template(
         "dossier/edit.html",
         form=form,
@@ -282,25 +297,21 @@ def add_part(company_id: int, kind: str) -> str | Response:
     conflict = None
     if form.validate_on_submit():
         data = {k: f.data for k, f in form._fields.items() if k not in ("version", "csrf_token")}
-        try:
-            services.add_part(
+        done, conflict = _save_versioned(
+            form,
+            lambda version: services.add_part(
                 db.session,
                 company_id,
                 part,
                 actor=current_user,
-                expected_version=int(form.version.data or 0),
+                expected_version=version,
                 data=data,
-            )
-        except services.DossierConflict as error:
-            db.session.rollback()
-            conflict = error
-            form.version.data = error.current_version
-        except services.DossierValidationError as error:
-            db.session.rollback()
-            _apply_errors(form, error.errors)
-        else:
-            flash(_("Dati aggiunti al fascicolo."), "success")
-            return redirect(url_for("dossier.view", company_id=company_id))
+            ),
+            _("Dati aggiunti al fascicolo."),
+            company_id,
+        )
+        if done is not None:
+            return done
     return render_template(
         "dossier/part.html",
         form=form,

@@ -173,32 +173,13 @@ def claim(
         ids = list(session.scalars(query.with_for_update(skip_locked=True)))
         if ids:
             session.execute(
-                update(OutboxJob)
-                .where(OutboxJob.id.in_(ids))
-                .values(
-                    status=RUNNING,
-                    locked_by=worker,
-                    locked_until=now + lease,
-                    attempts=OutboxJob.attempts + 1,
-                    updated_at=now,
-                )
+                update(OutboxJob).where(OutboxJob.id.in_(ids)).values(**_lease(worker, now, lease))
             )
         claimed = ids
     else:
         # SQLite serialises writers; the conditional UPDATE makes each claim atomic anyway.
         for job_id in list(session.scalars(query)):
-            result = session.execute(
-                update(OutboxJob)
-                .where(OutboxJob.id == job_id, _due(now))
-                .values(
-                    status=RUNNING,
-                    locked_by=worker,
-                    locked_until=now + lease,
-                    attempts=OutboxJob.attempts + 1,
-                    updated_at=now,
-                )
-            )
-            if result.rowcount == 1:
+            if _claim_if_due(session, job_id, worker, now, lease):
                 claimed.append(job_id)
     session.commit()
     return claimed
@@ -213,19 +194,30 @@ def claim_one(
     lease: timedelta = LEASE,
 ) -> bool:
     """Claim one given job if it is due (a Celery task names its job); commits."""
-    now = now or utcnow()
+    claimed = _claim_if_due(session, job_id, worker, now or utcnow(), lease)
+    session.commit()
+    return claimed
+
+
+def _lease(worker: str, now: datetime, lease: timedelta) -> dict[str, Any]:
+    return {
+        "status": RUNNING,
+        "locked_by": worker,
+        "locked_until": now + lease,
+        "attempts": OutboxJob.attempts + 1,
+        "updated_at": now,
+    }
+
+
+def _claim_if_due(
+    session: Session, job_id: int, worker: str, now: datetime, lease: timedelta
+) -> bool:
+    # The condition in the UPDATE makes the claim atomic: of two workers, one gets rowcount 1.
     result = session.execute(
         update(OutboxJob)
         .where(OutboxJob.id == job_id, _due(now))
-        .values(
-            status=RUNNING,
-            locked_by=worker,
-            locked_until=now + lease,
-            attempts=OutboxJob.attempts + 1,
-            updated_at=now,
-        )
+        .values(**_lease(worker, now, lease))
     )
-    session.commit()
     return result.rowcount == 1
 
 
