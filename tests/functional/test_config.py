@@ -36,3 +36,10 @@ def test_forms_without_csrf_token_are_refused(app, client):
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400
     assert "Modulo scaduto" in response.get_data(as_text=True)
+
+
+def test_messages_outside_a_request_are_italian(app):
+    from flask_babel import lazy_gettext
+
+    with app.app_context():
+        assert str(lazy_gettext("Campo obbligatorio.")) == "Campo obbligatorio."
