@@ -37,7 +37,7 @@ test-postgres: setup
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portale/translations/messages.pot .
-	$(BIN)/pybabel update -i portale/translations/messages.pot -d portale/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i portale/translations/messages.pot -d portale/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

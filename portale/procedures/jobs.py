@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 from connectors.base import AuthorityDispatch, ConnectorUnavailable
 from connectors.registry import ConnectorRegistry
 from portale.clock import lifecycle as lc
-from portale.db import utcnow
 from portale.outbox.models import DONE, GIVEN_UP, QUEUED, RETRYING, OutboxJob
 from portale.outbox.services import JobContext, on_status_change, register_handler
-from portale.procedures.models import Procedure, ProcedureEvent
+from portale.procedures.models import Procedure
 from portale.procedures.routing import DISPATCH_JOB
 from portale.procedures.services import RECEIPT_JOB
 
@@ -162,18 +161,23 @@ def record_dispatch_event(session: Session, job: OutboxJob, old_status: str) -> 
     kind = _EVENT_OF_STATUS.get(job.status)
     if kind is None:
         return
-    session.add(
-        ProcedureEvent(
-            procedure_id=job.procedure_id,
-            kind=kind,
-            at=utcnow(),
-            payload={
-                "authority": (job.payload or {}).get("authority"),
-                "channel": job.connector,
-                "attempt": job.attempts,
-                "error": job.last_error if job.status != DONE else None,
-            },
-        )
+    from portale.backoffice.services import record
+
+    procedure = session.get(Procedure, job.procedure_id)
+    if procedure is None:
+        return
+    record(
+        session,
+        procedure,
+        kind,
+        actor_id=None,
+        payload={
+            "authority": (job.payload or {}).get("authority"),
+            "message": (job.payload or {}).get("message", "send_instance"),
+            "channel": job.connector,
+            "attempt": job.attempts,
+            "error": job.last_error if job.status != DONE else None,
+        },
     )
 
 

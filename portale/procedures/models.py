@@ -109,6 +109,9 @@ class Procedure(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     receipt_key: Mapped[str | None] = mapped_column(String(200))
 
+    # The clerk who has taken the procedure in charge (back office worklist).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+
     # Cache of the event log (see module docstring).
     state: Mapped[str] = mapped_column(String(48), default=STATE_PRESENTED, index=True)
     received_on: Mapped[date | None] = mapped_column(Date, index=True)
@@ -125,7 +128,8 @@ class Procedure(Base):
     company = relationship("Company")
     local_unit = relationship("LocalUnit")
     office = relationship("Office")
-    submitter = relationship("User")
+    submitter = relationship("User", foreign_keys=[submitter_id])
+    assignee = relationship("User", foreign_keys=[assignee_id])
     type_version = relationship("ProcedureTypeVersion")
 
     @property

@@ -548,6 +548,10 @@ def submit_procedure(
             attachment.procedure_id = procedure.id
     draft.procedure_id = procedure.id
     queue_dispatches(session, procedure, routing.authorities)
+    # The summary row the worklist and the reports read, computed from the events just written.
+    from portale.backoffice.services import refresh
+
+    refresh(session, procedure, now)
     # Rendering the receipt and e-mailing it happen off the request, in the same transaction
     # as the filing: the job cannot be lost, and the download renders it if it is not there yet.
     enqueue(

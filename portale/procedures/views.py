@@ -21,7 +21,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
@@ -31,41 +30,13 @@ from portale.dossier.access import accessible_companies
 from portale.extensions import db
 from portale.procedures import formbuilder, services
 from portale.procedures.forms import StartForm, procedure_form
+from portale.procedures.labels import EVENT_LABELS, STATE_LABELS
 from portale.procedures.receipt import ensure_receipt, receipt_filename
 from portale.storage import AbstractStorage, storage_from_config
 
 bp = Blueprint("procedures", __name__, url_prefix="/pratiche")
 
 FILE_PREFIX = "allegato__"
-
-STATE_LABELS = {
-    "started": _l("In compilazione"),
-    "presented": _l("Presentata"),
-    "correction_requested": _l("Richiesta di regolarizzazione"),
-    "corrected": _l("Regolarizzata"),
-    "refused": _l("Irricevibile"),
-    "integration_requested": _l("Richiesta di integrazione"),
-    "integrated": _l("Integrata"),
-    "ended_by_integration_times_expired": _l("Conclusa: integrazione non pervenuta nei termini"),
-    "cdss_convened": _l("Conferenza di servizi indetta"),
-    "ended_by_suspension_requested": _l("Conclusa: sospensione dell'attività"),
-    "ended_by_conformation_requested": _l("Conclusa: richiesta di conformazione"),
-    "ended_by_proceeding_time_expired": _l(
-        "Conclusa per decorrenza dei termini (silenzio assenso)"
-    ),
-    "ended_by_positive_outcome": _l("Conclusa con esito positivo"),
-    "ended_by_negative_outcome": _l("Conclusa con esito negativo"),
-    "ended_by_submitter_cancel_requested": _l("Ritirata dall'impresa"),
-}
-EVENT_LABELS = {
-    "started": _l("Bozza creata"),
-    "presented": _l("Pratica presentata e protocollata"),
-    "dispatch_queued": _l("Invio all'ente in coda"),
-    "dispatch_sent": _l("Inviata all'ente"),
-    "dispatch_acknowledged": _l("Ricevuta dall'ente"),
-    "dispatch_failed": _l("Invio all'ente non riuscito: nuovo tentativo programmato"),
-    "dispatch_given_up": _l("Invio all'ente abbandonato: se ne occupa il SUAP"),
-}
 
 
 def _storage() -> AbstractStorage:
