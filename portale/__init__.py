@@ -81,6 +81,9 @@ def register_extensions(app: Flask) -> None:
     from portale.procedures import jobs as procedure_jobs
 
     procedure_jobs.register()
+    from portale.backoffice import notify
+
+    notify.register()
     if app.config.get("CELERY_BROKER_URL"):
         from portale.outbox.celery_app import install_publisher, make_celery
 

@@ -32,14 +32,29 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         pot = Path(tmp) / "messages.pot"
         subprocess.run(
-            [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-             "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
-            cwd=ROOT, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                "extract",
+                "-F",
+                "babel.cfg",
+                "-k",
+                "_l",
+                "-k",
+                "lazy_gettext",
+                "-o",
+                str(pot),
+                ".",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
         found = _ids(pot)
     known = _ids(PO)
     for msgid in sorted(set(found) - set(known)):
-        print(f"msgid {_quote(msgid)}\nmsgstr \"\"\n")
+        print(f'msgid {_quote(msgid)}\nmsgstr ""\n')
     return 0
 
 
