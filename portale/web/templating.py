@@ -53,9 +53,11 @@ def connector_label(identifier: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import format_date, format_datetime, get_locale
+    from flask_babel import format_currency, format_date, format_datetime, get_locale
 
     app.jinja_env.globals.update(navigation=navigation, get_locale=get_locale)
     app.jinja_env.filters["connector_label"] = connector_label
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
+    # Amounts are kept in cents; shown in the reader's locale ("50,00 €" in Italian).
+    app.jinja_env.filters["euro"] = lambda cents: format_currency((cents or 0) / 100, "EUR")

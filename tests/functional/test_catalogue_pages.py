@@ -24,7 +24,7 @@ def test_search_and_read_a_procedure(client, catalogue):
     detail = client.get("/catalogo/AUT_INSEGNA").get_data(as_text=True)
     assert "D.P.R. 16 dicembre 1992, n. 495, art. 53" in detail
     assert "60 giorni dal ricevimento" in detail
-    assert "Imposta di bollo sulla domanda: 16.00 €" in detail
+    assert "Imposta di bollo sulla domanda: 16,00\xa0€" in detail
     assert "Bozzetto a colori con dimensioni" in detail
     assert "/pratiche/nuova?tipo=AUT_INSEGNA" in detail
 
