@@ -1131,3 +1131,41 @@ def act_for(session: Session, procedure: Procedure, act_id: int) -> Act:
 
 def suffix_ok(filename: str) -> bool:
     return PurePosixPath(filename).suffix.lower() in {".pdf", ".p7m"}
+
+
+# --- what the clerk may do now -------------------------------------------------------------
+
+CLERK_ACTIONS = (
+    "request_correction",
+    "refuse",
+    "request_integration",
+    "send_refusal_notice",
+    "approve",
+    "reject",
+    "request_conformation",
+    "prohibit",
+)
+
+
+def offered_actions(
+    session: Session, procedure: Procedure, events: Sequence[ProcedureEvent] | None = None
+) -> list[str]:
+    """The clerk's actions that make sense in the current state (the rest is not shown)."""
+    events = list(events if events is not None else bo.events_of(session, procedure.id))
+    allowed = set(lc.allowed_actions(procedure.state, procedure.regime))
+    pending = pending_request(session, procedure, events)
+    offered = []
+    for action in CLERK_ACTIONS:
+        if action == "send_refusal_notice":
+            ok = "reject" in allowed and pending is None
+        elif action == "reject":
+            ok = "reject" in allowed and _last(events, lc.REFUSAL_NOTICE_SENT) is not None
+        elif action == "request_integration":
+            rules = bo.rules_for(procedure)
+            asked = sum(1 for e in events if e.kind == lc.INTEGRATION_REQUESTED)
+            ok = action in allowed and asked < rules.integration_requests_allowed
+        else:
+            ok = action in allowed
+        if ok:
+            offered.append(action)
+    return offered

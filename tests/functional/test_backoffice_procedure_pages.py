@@ -1,0 +1,131 @@
+"""The clerk's procedure page and actions, and the company's answers, as users see them."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+
+from portale.backoffice import decisions as dec
+from portale.extensions import db
+from portale.clock import lifecycle as lc
+from tests.backoffice_support import file_procedure
+from tests.factories import OfficeFactory, UserFactory
+from tests.integration.test_procedures_support import PDF
+
+FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def fresh(procedure_id):
+    from portale.extensions import db
+    from portale.procedures.models import Procedure
+
+    return db.session.get(Procedure, procedure_id)
+
+
+@pytest.fixture
+def filed(app, session):
+    filed = file_procedure(session, app.config["STORAGE_PATH"], term_days=60, now=FILED_AT)
+    filed.attachment_id = filed.procedure.attachments[0].id
+    filed.attachment_sha = filed.procedure.attachments[0].sha256
+    filed.answers = dict(filed.procedure.answers)
+    filed.pid = filed.procedure.id
+    return filed
+
+
+def test_clerk_sees_clock_answers_attachments_and_dossier(client, login_as, filed):
+    with time_machine.travel(datetime(2026, 3, 12, 10, tzinfo=UTC), tick=False):
+        login_as(filed.clerk)
+        page = client.get(f"/scrivania/pratiche/{filed.procedure.id}")
+        download = client.get(f"/scrivania/pratiche/{filed.pid}/allegati/{filed.attachment_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'id="days-used">10<' in html and 'id="days-left">' in html
+    assert filed.attachment_sha in html
+    assert download.status_code == 200 and download.data == PDF
+    # only actions allowed now: no rejection before a 10-bis notice, no SCIA actions
+    assert "azioni/send_refusal_notice" in html and "azioni/reject" not in html
+    assert "azioni/prohibit" not in html
+
+
+def test_others_get_404(client, login_as, session, filed):
+    other_office = OfficeFactory(code="SUAPXX")
+    outsider = UserFactory(roles=("clerk",), office_id=other_office.id)
+    stranger = UserFactory()
+    session.commit()
+    url = f"/scrivania/pratiche/{filed.procedure.id}"
+    assert client.get(url).status_code in (302, 401)
+    assert client.post(url + "/azioni/approve", data={}).status_code in (302, 401)
+    login_as(outsider)
+    assert client.get(url).status_code == 404
+    assert client.post(url + "/azioni/approve", data={}).status_code == 404
+    assert client.get(url + f"/allegati/{filed.attachment_id}").status_code == 404
+    client.post("/account/esci")
+    login_as(stranger)
+    assert client.get(url).status_code == 404
+    assert client.get(f"/pratiche/{filed.procedure.id}/risposta").status_code == 404
+    assert client.post(f"/pratiche/{filed.procedure.id}/ritiro").status_code == 404
+    assert fresh(filed.pid).state == lc.PRESENTED
+
+
+def test_invalid_action_shows_a_message_and_keeps_the_text(client, login_as, filed):
+    login_as(filed.clerk)
+    url = f"/scrivania/pratiche/{filed.procedure.id}/azioni/request_integration"
+    response = client.post(url, data={"request_integration-text": "Manca la visura", "request_integration-days": "45"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "30 giorni" in html and "Manca la visura" in html
+    empty = client.post(f"/scrivania/pratiche/{filed.procedure.id}/azioni/refuse", data={})
+    assert empty.status_code == 422
+    assert client.post(f"/scrivania/pratiche/{filed.procedure.id}/azioni/nonsense").status_code == 404
+
+
+def test_integration_answer_and_approval_through_the_pages(client, login_as, session, filed):
+    p = filed.procedure
+    pid = filed.pid
+    login_as(filed.clerk)
+    response = client.post(
+        f"/scrivania/pratiche/{pid}/azioni/request_integration",
+        data={"request_integration-text": "Manca la relazione", "request_integration-documents": "Relazione tecnica", "request_integration-days": "20"},
+    )
+    assert response.status_code == 302 and fresh(pid).state == lc.INTEGRATION_REQUESTED
+    client.post("/account/esci")
+    login_as(filed.submitter)
+    detail = client.get(f"/pratiche/{pid}").get_data(as_text=True)
+    assert "Manca la relazione" in detail and "Relazione tecnica" in detail
+    form = client.get(f"/pratiche/{pid}/risposta").get_data(as_text=True)
+    assert 'value="non_alimentare"' in form  # prefilled with the filed answers
+    bad = client.post(
+        f"/pratiche/{pid}/risposta",
+        data={**filed.answers, "nota": "Eccola", "allegato__integrazione": (io.BytesIO(b"not a pdf"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "formato" in bad.get_data(as_text=True) and "Eccola" in bad.get_data(as_text=True)
+    ok = client.post(
+        f"/pratiche/{pid}/risposta",
+        data={**filed.answers, "nota": "Eccola", "allegato__integrazione": (io.BytesIO(PDF), "relazione.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert ok.status_code == 302 and fresh(pid).state == lc.INTEGRATED
+    client.post("/account/esci")
+    login_as(filed.clerk)
+    assert client.post(f"/scrivania/pratiche/{pid}/azioni/approve", data={"approve-text": "Tutto regolare"}).status_code == 302
+    assert fresh(pid).state == lc.ENDED_BY_POSITIVE_OUTCOME
+    [act] = dec.acts_of(fresh(pid) and db.session, pid)
+    client.post("/account/esci")
+    login_as(filed.submitter)
+    pdf = client.get(f"/pratiche/{pid}/atti/{act.id}")
+    assert pdf.status_code == 200
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert act.protocol_label in text
+
+
+def test_company_withdraws(client, login_as, filed):
+    login_as(filed.submitter)
+    response = client.post(f"/pratiche/{filed.procedure.id}/ritiro", data={"text": "Non serve più"})
+    assert response.status_code == 302
+    assert fresh(filed.pid).state == lc.ENDED_BY_SUBMITTER_CANCEL_REQUESTED
+    again = client.post(f"/pratiche/{filed.procedure.id}/ritiro", follow_redirects=True)
+    assert "già conclusa" in again.get_data(as_text=True)
