@@ -77,7 +77,9 @@ class BackofficeProcedureSchema(ma.Schema):
 
 class ActionSchema(ItalianSchema):
     text = fields.String(load_default="")
-    days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=365))
+    days = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=365)
+    )
     documents = fields.List(fields.String(), load_default=list)
 
 
@@ -152,12 +154,18 @@ def act_on(data: dict[str, Any], procedure_id: int, action: str) -> dict[str, An
         "send_refusal_notice": lambda: decisions.send_refusal_notice(
             session, procedure, actor=user, text=text
         ),
-        "approve": lambda: decisions.approve(session, storage, procedure, actor=user, motivation=text),
-        "reject": lambda: decisions.reject(session, storage, procedure, actor=user, motivation=text),
+        "approve": lambda: decisions.approve(
+            session, storage, procedure, actor=user, motivation=text
+        ),
+        "reject": lambda: decisions.reject(
+            session, storage, procedure, actor=user, motivation=text
+        ),
         "request_conformation": lambda: decisions.request_conformation(
             session, procedure, actor=user, text=text, days=days
         ),
-        "prohibit": lambda: decisions.prohibit(session, storage, procedure, actor=user, motivation=text),
+        "prohibit": lambda: decisions.prohibit(
+            session, storage, procedure, actor=user, motivation=text
+        ),
     }
     try:
         calls[action]()
@@ -168,7 +176,9 @@ def act_on(data: dict[str, Any], procedure_id: int, action: str) -> dict[str, An
 
 def _company_procedure(procedure_id: int, need: str = "edit") -> Any:
     try:
-        return decisions.procedure_for_company(db.session, current_api_user(), procedure_id, need=need)
+        return decisions.procedure_for_company(
+            db.session, current_api_user(), procedure_id, need=need
+        )
     except decisions.NotFound:
         raise ApiError(404, _("Pratica non trovata.")) from None
 
@@ -186,7 +196,6 @@ def company_view(procedure_id: int) -> dict[str, Any]:
 @answers_blp.response(200, BackofficeProcedureSchema)
 @answers_blp.alt_response(404, response="NOT_FOUND")
 @answers_blp.alt_response(409, response="CONFLICT")
-@answers_blp.alt_response(422, response="UNPROCESSABLE_CONTENT")
 def answer(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
     """Answer a correction, integration or conformation request (corrected answers, a note)."""
     procedure = _company_procedure(procedure_id)

@@ -29,7 +29,6 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import PurePosixPath
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
@@ -349,9 +348,7 @@ def _opinions_asking_changes(session: Session, procedure: Procedure) -> list[Opi
             select(OpinionRequest)
             .where(
                 OpinionRequest.procedure_id == procedure.id,
-                OpinionRequest.outcome.in_(
-                    (OPINION_UNFAVOURABLE, OPINION_CONFORMATION_REQUESTED)
-                ),
+                OpinionRequest.outcome.in_((OPINION_UNFAVOURABLE, OPINION_CONFORMATION_REQUESTED)),
             )
             .order_by(OpinionRequest.id)
         )
@@ -406,7 +403,9 @@ def integration_days_limit(rules: Any) -> int:
     return cap
 
 
-def _check_integration_rules(procedure: Procedure, events: Sequence[ProcedureEvent], now: datetime) -> Any:
+def _check_integration_rules(
+    procedure: Procedure, events: Sequence[ProcedureEvent], now: datetime
+) -> Any:
     rules = bo.rules_for(procedure)
     done = sum(1 for e in events if e.kind == lc.INTEGRATION_REQUESTED)
     if done >= rules.integration_requests_allowed:
@@ -526,7 +525,11 @@ def _store_upload(
         raise AnswerInvalid({upload.slot: [str(_l("Il file «%(name)s» è vuoto.", name=name))]})
     if len(data) > limit:
         raise AnswerInvalid(
-            {upload.slot: [str(_l("«%(label)s»: il file supera il limite consentito.", label=label))]}
+            {
+                upload.slot: [
+                    str(_l("«%(label)s»: il file supera il limite consentito.", label=label))
+                ]
+            }
         )
     kind = filing.detect_kind(data)
     if kind is None or kind not in accept:
@@ -625,7 +628,9 @@ def answer_request(
             payload={
                 "note": note.strip(),
                 "changed": changed,
-                "attachments": [{"id": a.id, "name": a.filename, "sha256": a.sha256} for a in files],
+                "attachments": [
+                    {"id": a.id, "name": a.filename, "sha256": a.sha256} for a in files
+                ],
                 "request_event_id": pending.event_id,
             },
             now=now,
@@ -679,7 +684,9 @@ def send_observations(
             actor_id=actor.id,
             payload={
                 "text": text.strip(),
-                "attachments": [{"id": a.id, "name": a.filename, "sha256": a.sha256} for a in files],
+                "attachments": [
+                    {"id": a.id, "name": a.filename, "sha256": a.sha256} for a in files
+                ],
             },
             now=now,
         )
@@ -777,9 +784,7 @@ def _reject_ready(session: Session, procedure: Procedure, now: datetime) -> None
     notice = _last(events, lc.REFUSAL_NOTICE_SENT)
     if notice is None:
         raise ActionNotAllowed(
-            _l(
-                "Prima del rigetto va inviato il preavviso di diniego (art. 10-bis L. 241/1990)."
-            )
+            _l("Prima del rigetto va inviato il preavviso di diniego (art. 10-bis L. 241/1990).")
         )
     pending = _pending_from(notice, REQUEST_REFUSAL_NOTICE)
     if not _answered_after(events, notice) and not pending.expired(local_date(now)):
@@ -898,7 +903,12 @@ def prohibit(
         now=now,
     )
     bo.perform(
-        session, procedure, "prohibit", actor_id=actor_id, payload={"motivation": motivation}, now=now
+        session,
+        procedure,
+        "prohibit",
+        actor_id=actor_id,
+        payload={"motivation": motivation},
+        now=now,
     )
     return _conclude(
         session,
@@ -925,7 +935,9 @@ def request_conformation(
     """Ask a SCIA to conform within a term (at least 30 days); interrupts the control window."""
     now = now or utcnow()
     if not _state_allows(procedure, "request_conformation"):
-        raise ActionNotAllowed(_l("La conformazione si può chiedere solo su una SCIA in controllo."))
+        raise ActionNotAllowed(
+            _l("La conformazione si può chiedere solo su una SCIA in controllo.")
+        )
     text = _text(text, _l("Scrivi le misure che l'impresa deve adottare."))
     days = days or MIN_CONFORMATION_DAYS
     if days < MIN_CONFORMATION_DAYS or days > 180:
@@ -979,7 +991,16 @@ def _conclude(
 ) -> Act:
     stored: list[str] = []
     try:
-        act = issue_act(session, storage, procedure, kind, actor=actor, motivation=motivation, now=now, stored=stored)
+        act = issue_act(
+            session,
+            storage,
+            procedure,
+            kind,
+            actor=actor,
+            motivation=motivation,
+            now=now,
+            stored=stored,
+        )
         if kind == ACT_APPROVAL:
             add_title(session, procedure, act)
         _notify_company(procedure, session, subject, body)
@@ -993,7 +1014,7 @@ def _conclude(
 
 
 def _valid_until(procedure: Procedure, issued_on: date) -> date | None:
-    title = (procedure.type_version.spec or {}).get("title") or {}
+    title = (procedure.type_version.spec or {}).get("licence") or {}
     if title.get("validity_days"):
         return issued_on + timedelta(days=int(title["validity_days"]))
     if title.get("validity_years"):
@@ -1059,7 +1080,7 @@ def add_title(session: Session, procedure: Procedure, act: Act) -> Any:
     from portale.dossier.services import _add_part
 
     company = procedure.company
-    title_spec = (procedure.type_version.spec or {}).get("title") or {}
+    title_spec = (procedure.type_version.spec or {}).get("licence") or {}
     kind = str(title_spec.get("kind") or filing.type_title_of(procedure.type_version))[:200]
     company.updated_at = utcnow()  # bumps the dossier version
     title = _add_part(
@@ -1127,10 +1148,6 @@ def act_for(session: Session, procedure: Procedure, act_id: int) -> Act:
     if act is None or act.procedure_id != procedure.id:
         raise NotFound(act_id)
     return act
-
-
-def suffix_ok(filename: str) -> bool:
-    return PurePosixPath(filename).suffix.lower() in {".pdf", ".p7m"}
 
 
 # --- what the clerk may do now -------------------------------------------------------------

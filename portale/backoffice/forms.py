@@ -34,7 +34,9 @@ class IntegrationForm(TermActionForm):
 
 
 class ObservationsForm(FlaskForm):
-    text = TextAreaField(_l("Osservazioni"), [InputRequired(message=_l("Scrivi le tue osservazioni."))])
+    text = TextAreaField(
+        _l("Osservazioni"), [InputRequired(message=_l("Scrivi le tue osservazioni."))]
+    )
     files = MultipleFileField(_l("Documenti (PDF o P7M)"))
 
 

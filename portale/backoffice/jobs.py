@@ -158,7 +158,12 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
     """Run every scheduled step once as of ``now``; returns how many procedures each changed."""
     now = now or utcnow()
     today = local_date(now)
-    done = {"silent_assent": 0, "scia_closed": 0, "integration_expired": 0, "conformation_expired": 0}
+    done = {
+        "silent_assent": 0,
+        "scia_closed": 0,
+        "integration_expired": 0,
+        "conformation_expired": 0,
+    }
     steps = (
         ("silent_assent", lc.REGIME_SILENT_ASSENT, lc.OPEN_STATES, today, _silent_assent),
         ("scia_closed", lc.REGIME_SCIA, lc.OPEN_STATES, today, _close_window),

@@ -40,7 +40,9 @@ def _show(value: Any) -> str:
         rows = []
         for item in value:
             if isinstance(item, dict):
-                rows.append(", ".join(str(v) for k, v in item.items() if k != "id" and v not in (None, "")))
+                rows.append(
+                    ", ".join(str(v) for k, v in item.items() if k != "id" and v not in (None, ""))
+                )
             else:
                 rows.append(str(item))
         return "; ".join(rows)
@@ -50,7 +52,10 @@ def _show(value: Any) -> str:
 def dossier_rows(procedure: Procedure) -> list[DossierRow]:
     then = procedure.dossier_snapshot or {}
     now = serialise_company(procedure.company)
-    rows = [DossierRow(str(label), _show(then.get(k)), _show(now.get(k))) for k, label in COMPANY_LABELS.items()]
+    rows = [
+        DossierRow(str(label), _show(then.get(k)), _show(now.get(k)))
+        for k, label in COMPANY_LABELS.items()
+    ]
     for part, label in PART_LABELS.items():
         rows.append(DossierRow(str(label), _show(then.get(part)), _show(now.get(part))))
     return rows
@@ -99,7 +104,9 @@ def page(session: Session, procedure: Procedure, now: datetime) -> dict[str, Any
             )
         ),
         "authorities": list(
-            session.scalars(select(Authority).where(Authority.active.is_(True)).order_by(Authority.name))
+            session.scalars(
+                select(Authority).where(Authority.active.is_(True)).order_by(Authority.name)
+            )
         ),
         "acts": decisions.acts_of(session, procedure.id),
         "pending": decisions.pending_request(session, procedure, events),

@@ -92,7 +92,9 @@ def _form(action: str, *, formdata: Any = None, prefill: Any = None) -> Any:
     return form
 
 
-def _render(procedure: Any, *, failed: str | None = None, form: Any = None, status: int = 200) -> Any:
+def _render(
+    procedure: Any, *, failed: str | None = None, form: Any = None, status: int = 200
+) -> Any:
     data = pages.page(db.session, procedure, utcnow())
     forms = {a: _form(a, prefill=data["prefill"]) for a in data["offered"]}
     if failed is not None and form is not None:
@@ -188,4 +190,3 @@ def _file(data: bytes, mimetype: str, filename: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
-

@@ -71,10 +71,17 @@ def _render_answer(procedure: Any, pending: Any, *, formdata: Any, errors: Any =
             if name in form._fields:
                 form[name].errors = list(messages)
         return render_template(
-            "procedures/answer.html", procedure=procedure, pending=pending, form=form,
-            observations=True, errors=errors or {}, spec=spec,
+            "procedures/answer.html",
+            procedure=procedure,
+            pending=pending,
+            form=form,
+            observations=True,
+            errors=errors or {},
+            spec=spec,
         )
-    data = formdata if formdata is not None else formbuilder.answers_formdata(procedure.answers or {})
+    data = (
+        formdata if formdata is not None else formbuilder.answers_formdata(procedure.answers or {})
+    )
     form = procedure_form(
         spec, prefilled=[], choices=services.field_choices(db.session, spec), formdata=data
     )
@@ -82,9 +89,16 @@ def _render_answer(procedure: Any, pending: Any, *, formdata: Any, errors: Any =
         if name in form._fields:
             form[name].errors = list(messages)
     return render_template(
-        "procedures/answer.html", procedure=procedure, pending=pending, form=form,
-        observations=False, errors=errors or {}, spec=spec, note=(formdata or MultiDict()).get(NOTE_FIELD, ""),
-        file_prefix=FILE_PREFIX, integration_slot=decisions.INTEGRATION_SLOT,
+        "procedures/answer.html",
+        procedure=procedure,
+        pending=pending,
+        form=form,
+        observations=False,
+        errors=errors or {},
+        spec=spec,
+        note=(formdata or MultiDict()).get(NOTE_FIELD, ""),
+        file_prefix=FILE_PREFIX,
+        integration_slot=decisions.INTEGRATION_SLOT,
         visible=formbuilder.visible_fields(spec, formbuilder.answers_from_formdata(spec, data)[0]),
     )
 
@@ -104,14 +118,23 @@ def answer(procedure_id: int) -> Any:
     try:
         if pending.kind == decisions.REQUEST_REFUSAL_NOTICE:
             decisions.send_observations(
-                db.session, storage, procedure, actor=current_user._get_current_object(),
-                text=request.form.get("text", ""), uploads=_observation_files(),
+                db.session,
+                storage,
+                procedure,
+                actor=current_user._get_current_object(),
+                text=request.form.get("text", ""),
+                uploads=_observation_files(),
             )
         else:
             answers, _updates = formbuilder.answers_from_formdata(spec, request.form)
             decisions.answer_request(
-                db.session, storage, procedure, actor=current_user._get_current_object(),
-                note=request.form.get(NOTE_FIELD, ""), answers=answers, uploads=_uploads(_slots(spec)),
+                db.session,
+                storage,
+                procedure,
+                actor=current_user._get_current_object(),
+                note=request.form.get(NOTE_FIELD, ""),
+                answers=answers,
+                uploads=_uploads(_slots(spec)),
             )
     except decisions.AnswerInvalid as error:
         db.session.rollback()
@@ -132,7 +155,10 @@ def withdraw(procedure_id: int) -> Response:
     form = WithdrawForm()
     try:
         decisions.withdraw(
-            db.session, procedure, actor=current_user._get_current_object(), reason=form.text.data or ""
+            db.session,
+            procedure,
+            actor=current_user._get_current_object(),
+            reason=form.text.data or "",
         )
     except decisions.ActionNotAllowed as error:
         db.session.rollback()
@@ -148,7 +174,9 @@ def silent_assent_certificate(procedure_id: int) -> Response:
     procedure = _own(procedure_id, need="read")
     try:
         act = decisions.silent_assent_certificate(
-            db.session, storage_from_config(current_app.config), procedure,
+            db.session,
+            storage_from_config(current_app.config),
+            procedure,
             actor=current_user._get_current_object(),
         )
     except decisions.ActionNotAllowed as error:

@@ -10,8 +10,8 @@ import time_machine
 from pypdf import PdfReader
 
 from portale.backoffice import decisions as dec
-from portale.extensions import db
 from portale.clock import lifecycle as lc
+from portale.extensions import db
 from tests.backoffice_support import file_procedure
 from tests.factories import OfficeFactory, UserFactory
 from tests.integration.test_procedures_support import PDF
@@ -74,21 +74,28 @@ def test_others_get_404(client, login_as, session, filed):
 def test_invalid_action_shows_a_message_and_keeps_the_text(client, login_as, filed):
     login_as(filed.clerk)
     url = f"/scrivania/pratiche/{filed.procedure.id}/azioni/request_integration"
-    response = client.post(url, data={"request_integration-text": "Manca la visura", "request_integration-days": "45"})
+    response = client.post(
+        url, data={"request_integration-text": "Manca la visura", "request_integration-days": "45"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "30 giorni" in html and "Manca la visura" in html
     empty = client.post(f"/scrivania/pratiche/{filed.procedure.id}/azioni/refuse", data={})
     assert empty.status_code == 422
-    assert client.post(f"/scrivania/pratiche/{filed.procedure.id}/azioni/nonsense").status_code == 404
+    assert (
+        client.post(f"/scrivania/pratiche/{filed.procedure.id}/azioni/nonsense").status_code == 404
+    )
 
 
 def test_integration_answer_and_approval_through_the_pages(client, login_as, session, filed):
-    p = filed.procedure
     pid = filed.pid
     login_as(filed.clerk)
     response = client.post(
         f"/scrivania/pratiche/{pid}/azioni/request_integration",
-        data={"request_integration-text": "Manca la relazione", "request_integration-documents": "Relazione tecnica", "request_integration-days": "20"},
+        data={
+            "request_integration-text": "Manca la relazione",
+            "request_integration-documents": "Relazione tecnica",
+            "request_integration-days": "20",
+        },
     )
     assert response.status_code == 302 and fresh(pid).state == lc.INTEGRATION_REQUESTED
     client.post("/account/esci")
@@ -99,19 +106,36 @@ def test_integration_answer_and_approval_through_the_pages(client, login_as, ses
     assert 'value="non_alimentare"' in form  # prefilled with the filed answers
     bad = client.post(
         f"/pratiche/{pid}/risposta",
-        data={**filed.answers, "nota": "Eccola", "allegato__integrazione": (io.BytesIO(b"not a pdf"), "x.pdf")},
+        data={
+            **filed.answers,
+            "nota": "Eccola",
+            "allegato__integrazione": (io.BytesIO(b"not a pdf"), "x.pdf"),
+        },
         content_type="multipart/form-data",
     )
-    assert bad.status_code == 422 and "formato" in bad.get_data(as_text=True) and "Eccola" in bad.get_data(as_text=True)
+    assert (
+        bad.status_code == 422
+        and "formato" in bad.get_data(as_text=True)
+        and "Eccola" in bad.get_data(as_text=True)
+    )
     ok = client.post(
         f"/pratiche/{pid}/risposta",
-        data={**filed.answers, "nota": "Eccola", "allegato__integrazione": (io.BytesIO(PDF), "relazione.pdf")},
+        data={
+            **filed.answers,
+            "nota": "Eccola",
+            "allegato__integrazione": (io.BytesIO(PDF), "relazione.pdf"),
+        },
         content_type="multipart/form-data",
     )
     assert ok.status_code == 302 and fresh(pid).state == lc.INTEGRATED
     client.post("/account/esci")
     login_as(filed.clerk)
-    assert client.post(f"/scrivania/pratiche/{pid}/azioni/approve", data={"approve-text": "Tutto regolare"}).status_code == 302
+    assert (
+        client.post(
+            f"/scrivania/pratiche/{pid}/azioni/approve", data={"approve-text": "Tutto regolare"}
+        ).status_code
+        == 302
+    )
     assert fresh(pid).state == lc.ENDED_BY_POSITIVE_OUTCOME
     [act] = dec.acts_of(fresh(pid) and db.session, pid)
     client.post("/account/esci")

@@ -40,12 +40,21 @@ def test_integration_merges_authorities_suspends_and_approval_issues_the_act(ses
         p,
         dec.AUTHORITY_INTEGRATION_REQUEST,
         actor_id=None,
-        payload={"authority": authority.code, "text": "Manca la relazione acustica", "documents": ["Relazione acustica"]},
+        payload={
+            "authority": authority.code,
+            "text": "Manca la relazione acustica",
+            "documents": ["Relazione acustica"],
+        },
         now=day(3),
     )
     [opinion] = bo.request_opinions(session, p, [authority.id], actor_id=clerk.id, now=day(4))
     bo.give_opinion(
-        session, opinion.id, outcome=OPINION_UNFAVOURABLE, text="Uscita di sicurezza assente", actor_id=None, now=day(8)
+        session,
+        opinion.id,
+        outcome=OPINION_UNFAVOURABLE,
+        text="Uscita di sicurezza assente",
+        actor_id=None,
+        now=day(8),
     )
     draft = dec.integration_prefill(session, p)
     assert "Manca la relazione acustica" in draft.text and "Uscita di sicurezza" in draft.text
@@ -59,7 +68,9 @@ def test_integration_merges_authorities_suspends_and_approval_issues_the_act(ses
     )
     assert p.state == lc.INTEGRATION_REQUESTED
     assert dec.pending_authority_requests(session, p) == []
-    note = session.scalars(select(Notification).where(Notification.user_id == company_user.id)).all()
+    note = session.scalars(
+        select(Notification).where(Notification.user_id == company_user.id)
+    ).all()
     assert any("integrazione" in n.subject.lower() for n in note)
     clock = bo.clock_of(session, p, day(15))
     assert clock.suspended_now and clock.days_suspended == 5 and clock.days_used == 10
@@ -83,7 +94,9 @@ def test_integration_merges_authorities_suspends_and_approval_issues_the_act(ses
     # 2 March + 60 + 12 suspended = 13 May
     assert (clock.days_suspended, clock.days_used, clock.last_day) == (12, 18, date(2026, 5, 13))
 
-    act = dec.approve(session, filed.storage, p, actor=clerk, motivation="Requisiti presenti", now=day(30))
+    act = dec.approve(
+        session, filed.storage, p, actor=clerk, motivation="Requisiti presenti", now=day(30)
+    )
     assert p.state == lc.ENDED_BY_POSITIVE_OUTCOME
     text = pdf_text(filed.storage.read(act.storage_key))
     assert act.protocol_label in text and filed.company.name in text and "ACCOGLIE" in text
@@ -104,13 +117,19 @@ def test_rejection_needs_the_10_bis_notice_and_its_ten_days(session, tmp_path):
     with pytest.raises(dec.ActionNotAllowed) as early:
         dec.reject(session, filed.storage, p, actor=clerk, motivation="No", now=day(8))
     assert "17/03/2026" in early.value.message
-    dec.send_observations(session, filed.storage, p, actor=filed.submitter, text="La superficie è 85 m²", now=day(9))
+    dec.send_observations(
+        session, filed.storage, p, actor=filed.submitter, text="La superficie è 85 m²", now=day(9)
+    )
     with pytest.raises(dec.ActionNotAllowed):
-        dec.send_observations(session, filed.storage, p, actor=filed.submitter, text="Ancora", now=day(9))
+        dec.send_observations(
+            session, filed.storage, p, actor=filed.submitter, text="Ancora", now=day(9)
+        )
     clock = bo.clock_of(session, p, day(12))
     # suspended from the notice (7 March) until 10 days after the observations (21 March)
     assert clock.suspended_now and clock.days_suspended == 7
-    act = dec.reject(session, filed.storage, p, actor=clerk, motivation="Superficie oltre il limite", now=day(12))
+    act = dec.reject(
+        session, filed.storage, p, actor=clerk, motivation="Superficie oltre il limite", now=day(12)
+    )
     assert p.state == lc.ENDED_BY_NEGATIVE_OUTCOME and act.kind == "rejection"
     assert "Superficie oltre il limite" in pdf_text(filed.storage.read(act.storage_key))
 
@@ -141,8 +160,12 @@ def test_correction_only_within_max_gg_correction(session, tmp_path):
     dec.request_correction(session, p, actor=filed.clerk, text="Firma mancante", now=day(4))
     assert dec.pending_request(session, p).kind == dec.REQUEST_CORRECTION
     dec.answer_request(
-        session, filed.storage, p, actor=filed.submitter,
-        uploads=[dec.Upload("planimetria", "firmata.pdf", PDF)], now=day(5),
+        session,
+        filed.storage,
+        p,
+        actor=filed.submitter,
+        uploads=[dec.Upload("planimetria", "firmata.pdf", PDF)],
+        now=day(5),
     )
     assert p.state == lc.CORRECTED
     dec.refuse(session, p, actor=filed.clerk, motivation="Firma non valida", now=day(6))
@@ -157,9 +180,15 @@ def test_silent_assent_job_across_holidays_is_idempotent_and_gives_a_certificate
     )
     p = filed.procedure
     assert p.last_day == date(2026, 6, 25)
-    assert tick(session, filed.storage, datetime(2026, 6, 25, 21, 30, tzinfo=UTC))["silent_assent"] == 0
+    assert (
+        tick(session, filed.storage, datetime(2026, 6, 25, 21, 30, tzinfo=UTC))["silent_assent"]
+        == 0
+    )
     # 23:30 Rome on 25 June is still the last day; 00:30 Rome on 26 June is past it
-    assert tick(session, filed.storage, datetime(2026, 6, 25, 22, 30, tzinfo=UTC))["silent_assent"] == 1
+    assert (
+        tick(session, filed.storage, datetime(2026, 6, 25, 22, 30, tzinfo=UTC))["silent_assent"]
+        == 1
+    )
     assert p.state == lc.ENDED_BY_PROCEEDING_TIME_EXPIRED
     assert tick(session, filed.storage, datetime(2026, 6, 27, tzinfo=UTC))["silent_assent"] == 0
     kinds = [e.kind for e in bo.events_of(session, p.id)]
@@ -176,10 +205,16 @@ def test_silent_assent_waits_for_a_suspension_across_daylight_saving(session, tm
         session, tmp_path, regime="SILENZIO-ASSENSO", term_days=30, silent_assent=True, now=FILED_AT
     )
     p = filed.procedure
-    dec.request_integration(session, p, actor=filed.clerk, text="Manca la visura", days=20, now=day(18))
+    dec.request_integration(
+        session, p, actor=filed.clerk, text="Manca la visura", days=20, now=day(18)
+    )
     assert tick(session, filed.storage, datetime(2026, 4, 2, 12, tzinfo=UTC))["silent_assent"] == 0
     dec.answer_request(
-        session, filed.storage, p, actor=filed.submitter, note="Visura allegata",
+        session,
+        filed.storage,
+        p,
+        actor=filed.submitter,
+        note="Visura allegata",
         uploads=[dec.Upload("integrazione", "visura.pdf", PDF)],
         now=datetime(2026, 4, 2, 22, 30, tzinfo=UTC),  # 00:30 on 3 April in Rome (CEST)
     )
@@ -193,10 +228,14 @@ def test_silent_assent_waits_for_a_suspension_across_daylight_saving(session, tm
 def test_unanswered_integration_ends_the_procedure_the_day_after_its_term(session, tmp_path):
     filed = file_procedure(session, tmp_path, term_days=60, now=FILED_AT)
     p = filed.procedure
-    dec.request_integration(session, p, actor=filed.clerk, text="Manca la visura", days=30, now=day(10))
+    dec.request_integration(
+        session, p, actor=filed.clerk, text="Manca la visura", days=30, now=day(10)
+    )
     assert tick(session, filed.storage, day(40))["integration_expired"] == 0  # 11 April: last day
     with pytest.raises(dec.ActionNotAllowed):
-        dec.answer_request(session, filed.storage, p, actor=filed.submitter, note="tardi", now=day(41))
+        dec.answer_request(
+            session, filed.storage, p, actor=filed.submitter, note="tardi", now=day(41)
+        )
     assert tick(session, filed.storage, day(41))["integration_expired"] == 1
     assert tick(session, filed.storage, day(42))["integration_expired"] == 0
     assert p.state == lc.ENDED_BY_INTEGRATION_TIMES_EXPIRED
@@ -209,14 +248,23 @@ def test_scia_window_conformation_and_closing(session, tmp_path):
     p = filed.procedure
     assert p.last_day == date(2026, 5, 2)  # 2 March + 60 = 1 May (holiday) -> 2 May
     with pytest.raises(dec.ActionNotAllowed) as short:
-        dec.request_conformation(session, p, actor=filed.clerk, text="Insegna", days=10, now=day(20))
+        dec.request_conformation(
+            session, p, actor=filed.clerk, text="Insegna", days=10, now=day(20)
+        )
     assert "30" in short.value.message
-    dec.request_conformation(session, p, actor=filed.clerk, text="Adeguare l'insegna", days=30, now=day(20))
+    dec.request_conformation(
+        session, p, actor=filed.clerk, text="Adeguare l'insegna", days=30, now=day(20)
+    )
     assert p.state == lc.ENDED_BY_CONFORMATION_REQUESTED
     assert bo.clock_of(session, p, day(25)).interrupted
     dec.answer_request(
-        session, filed.storage, p, actor=filed.submitter, note="Insegna adeguata",
-        uploads=[dec.Upload("integrazione", "foto.pdf", PDF)], now=day(30),
+        session,
+        filed.storage,
+        p,
+        actor=filed.submitter,
+        note="Insegna adeguata",
+        uploads=[dec.Upload("integrazione", "foto.pdf", PDF)],
+        now=day(30),
     )
     clock = bo.clock_of(session, p, day(31))
     # window restarts from the answer (1 April) + 60 = Sunday 31 May -> Monday 1 June
@@ -242,7 +290,16 @@ def test_unanswered_conformation_prohibits_the_activity(session, tmp_path):
 def test_scia_prohibition_only_inside_the_window(session, tmp_path):
     other = file_procedure(session, tmp_path, regime="SCIA", term_days=None, now=FILED_AT)
     with pytest.raises(dec.ActionNotAllowed) as late:
-        dec.prohibit(session, other.storage, other.procedure, actor=other.clerk, motivation="x", now=day(62))
+        dec.prohibit(
+            session, other.storage, other.procedure, actor=other.clerk, motivation="x", now=day(62)
+        )
     assert "02/05/2026" in late.value.message
-    dec.prohibit(session, other.storage, other.procedure, actor=other.clerk, motivation="Requisiti assenti", now=day(10))
+    dec.prohibit(
+        session,
+        other.storage,
+        other.procedure,
+        actor=other.clerk,
+        motivation="Requisiti assenti",
+        now=day(10),
+    )
     assert other.procedure.state == lc.ENDED_BY_NEGATIVE_OUTCOME
