@@ -32,6 +32,19 @@ ACT_TITLES = {
 }
 
 
+OUTCOME_LABELS = {
+    "favourable": _l("Parere favorevole"),
+    "favourable_with_conditions": _l("Parere favorevole con prescrizioni"),
+    "unfavourable": _l("Parere non favorevole"),
+    "conformation_requested": _l("Parere: richiesta di conformazione"),
+    "suspension_requested": _l("Parere: richiesta di sospensione"),
+}
+
+
+def outcome_label(outcome: str | None) -> str:
+    return str(OUTCOME_LABELS.get(outcome or "", outcome or ""))
+
+
 def act_title(kind: str) -> str:
     return str(ACT_TITLES.get(kind, kind))
 
@@ -58,6 +71,7 @@ def act_context(session: Session, procedure: Procedure, act: Act) -> dict[str, A
         "received_on": procedure.received_on,
         "opinions": opinions,
         "cui": procedure.cui_label,
+        "outcome_label": outcome_label,
     }
 
 

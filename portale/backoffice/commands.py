@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 
 @click.group("backoffice", help="Back office: scheduled jobs on filed procedures.")
@@ -14,6 +15,7 @@ def cli() -> None:
 
 
 @cli.command("tick")
+@with_appcontext
 @click.option("--now", "now_text", default=None, help="Act as of this ISO instant (default: now).")
 def tick_command(now_text: str | None) -> None:
     """Silent assent, end of SCIA windows, expired requests. Running it twice changes nothing."""

@@ -33,7 +33,7 @@ class EmbeddedWorker(threading.Thread):
         # ``tick_interval`` seconds: callables taking no argument.
         self.periodic: list[Any] = []
         self.tick_interval = float(config.get("BACKOFFICE_TICK_SECONDS", 300))
-        self._last_tick = 0.0
+        self._last_tick: float | None = None
 
     def run(self) -> None:
         name = worker_name()
@@ -46,7 +46,9 @@ class EmbeddedWorker(threading.Thread):
             self.stopping.wait(self.interval)
 
     def _run_periodic(self) -> None:
-        if not self.periodic or time.monotonic() - self._last_tick < self.tick_interval:
+        if not self.periodic:
+            return
+        if self._last_tick is not None and time.monotonic() - self._last_tick < self.tick_interval:
             return
         self._last_tick = time.monotonic()
         for job in self.periodic:

@@ -13,7 +13,7 @@ from portale.backoffice import decisions as dec
 from portale.clock import lifecycle as lc
 from portale.extensions import db
 from tests.backoffice_support import file_procedure
-from tests.factories import OfficeFactory, UserFactory
+from tests.factories import MandateFactory, OfficeFactory, UserFactory
 from tests.integration.test_procedures_support import PDF
 
 FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -153,3 +153,93 @@ def test_company_withdraws(client, login_as, filed):
     assert fresh(filed.pid).state == lc.ENDED_BY_SUBMITTER_CANCEL_REQUESTED
     again = client.post(f"/pratiche/{filed.procedure.id}/ritiro", follow_redirects=True)
     assert "già conclusa" in again.get_data(as_text=True)
+
+
+CLERK_ACTIONS = (
+    "request_correction",
+    "refuse",
+    "request_integration",
+    "send_refusal_notice",
+    "approve",
+    "reject",
+    "request_conformation",
+    "prohibit",
+)
+
+
+def test_every_clerk_action_is_404_outside_the_office_and_needs_a_login(
+    client, login_as, session, filed
+):
+    outsider = UserFactory(roles=("clerk",), office_id=OfficeFactory().id)
+    entrepreneur = filed.submitter
+    session.commit()
+    base = f"/scrivania/pratiche/{filed.pid}/azioni/"
+    for action in CLERK_ACTIONS:
+        assert client.post(base + action, data={f"{action}-text": "x"}).status_code == 302
+    login_as(outsider)
+    for action in CLERK_ACTIONS:
+        assert client.post(base + action, data={f"{action}-text": "x"}).status_code == 404
+    client.post("/account/esci")
+    login_as(entrepreneur)  # the company itself is not a clerk
+    for action in CLERK_ACTIONS:
+        assert client.post(base + action, data={f"{action}-text": "x"}).status_code == 404
+    assert fresh(filed.pid).state == lc.PRESENTED
+
+
+def test_admin_sees_the_clerk_page(client, login_as, session, filed):
+    admin = UserFactory(roles=("admin",))
+    session.commit()
+    login_as(admin)
+    assert client.get(f"/scrivania/pratiche/{filed.pid}").status_code == 200
+
+
+def test_company_routes_need_a_mandate_and_edit_rights(client, login_as, session, filed):
+    act = dec.approve(db.session, filed.storage, fresh(filed.pid), actor=filed.clerk)
+    act_id = act.id
+    reader = UserFactory()
+    MandateFactory(company=filed.company, grantee_id=reader.id, kind="delegate", scope="read")
+    stranger = UserFactory()
+    session.commit()
+    urls = [
+        ("get", f"/pratiche/{filed.pid}/atti/{act_id}"),
+        ("get", f"/pratiche/{filed.pid}/risposta"),
+        ("post", f"/pratiche/{filed.pid}/risposta"),
+        ("post", f"/pratiche/{filed.pid}/ritiro"),
+        ("post", f"/pratiche/{filed.pid}/silenzio-assenso"),
+    ]
+    for method, url in urls:
+        assert getattr(client, method)(url).status_code == 302  # to the login page
+    login_as(stranger)
+    for method, url in urls:
+        assert getattr(client, method)(url).status_code == 404, url
+    client.post("/account/esci")
+    login_as(reader)  # a read-only mandate downloads the act but cannot answer or withdraw
+    assert client.get(f"/pratiche/{filed.pid}/atti/{act_id}").status_code == 200
+    assert client.post(f"/pratiche/{filed.pid}/ritiro").status_code == 404
+    assert client.get(f"/pratiche/{filed.pid}/risposta").status_code == 404
+
+
+def test_refusal_notice_observations_through_the_pages(client, login_as, filed):
+    pid = filed.pid
+    login_as(filed.clerk)
+    client.post(
+        f"/scrivania/pratiche/{pid}/azioni/send_refusal_notice",
+        data={"send_refusal_notice-text": "La superficie supera il limite"},
+    )
+    page = client.get(f"/scrivania/pratiche/{pid}").get_data(as_text=True)
+    assert "azioni/reject" in page and "azioni/send_refusal_notice" not in page
+    early = client.post(f"/scrivania/pratiche/{pid}/azioni/reject", data={"reject-text": "No"})
+    assert early.status_code == 422 and "osservazioni fino al" in early.get_data(as_text=True)
+    client.post("/account/esci")
+    login_as(filed.submitter)
+    assert "La superficie supera il limite" in client.get(f"/pratiche/{pid}").get_data(as_text=True)
+    empty = client.post(f"/pratiche/{pid}/risposta", data={"text": ""})
+    assert empty.status_code == 422
+    sent = client.post(f"/pratiche/{pid}/risposta", data={"text": "La superficie è di 85 m²"})
+    assert sent.status_code == 302
+    client.post("/account/esci")
+    login_as(filed.clerk)
+    done = client.post(
+        f"/scrivania/pratiche/{pid}/azioni/reject", data={"reject-text": "Oltre il limite"}
+    )
+    assert done.status_code == 302 and fresh(pid).state == lc.ENDED_BY_NEGATIVE_OUTCOME
