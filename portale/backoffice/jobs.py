@@ -182,9 +182,9 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
                 continue
             try:
                 done[name] += int(step(session, procedure, now))
-            except decisions.ActionNotAllowed:
+            except Exception:  # noqa: BLE001 - one bad procedure must not stop the others
                 session.rollback()
-                log.warning("tick: %s not applied to procedure %s", name, procedure_id)
+                log.exception("tick: %s not applied to procedure %s", name, procedure_id)
     for procedure_id in _candidates(
         session, lc.REGIME_SCIA, (lc.ENDED_BY_CONFORMATION_REQUESTED,), None
     ):
@@ -195,9 +195,9 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
             done["conformation_expired"] += int(
                 _expire_conformation(session, storage, procedure, now)
             )
-        except decisions.ActionNotAllowed:
+        except Exception:  # noqa: BLE001 - one bad procedure must not stop the others
             session.rollback()
-            log.warning("tick: conformation expiry not applied to procedure %s", procedure_id)
+            log.exception("tick: conformation expiry not applied to procedure %s", procedure_id)
     return done
 
 

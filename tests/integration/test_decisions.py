@@ -6,6 +6,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -180,19 +181,19 @@ def test_silent_assent_job_across_holidays_is_idempotent_and_gives_a_certificate
     )
     p = filed.procedure
     assert p.last_day == date(2026, 6, 25)
-    assert (
-        tick(session, filed.storage, datetime(2026, 6, 25, 21, 30, tzinfo=UTC))["silent_assent"]
-        == 0
-    )
     # 23:30 Rome on 25 June is still the last day; 00:30 Rome on 26 June is past it
-    assert (
-        tick(session, filed.storage, datetime(2026, 6, 25, 22, 30, tzinfo=UTC))["silent_assent"]
-        == 1
-    )
+    with time_machine.travel(datetime(2026, 6, 25, 21, 30, tzinfo=UTC), tick=False):
+        assert tick(session, filed.storage)["silent_assent"] == 0
+    with time_machine.travel(datetime(2026, 6, 25, 22, 30, tzinfo=UTC), tick=False):
+        assert tick(session, filed.storage)["silent_assent"] == 1
+        assert tick(session, filed.storage)["silent_assent"] == 0
     assert p.state == lc.ENDED_BY_PROCEEDING_TIME_EXPIRED
-    assert tick(session, filed.storage, datetime(2026, 6, 27, tzinfo=UTC))["silent_assent"] == 0
+    with time_machine.travel(datetime(2026, 6, 27, tzinfo=UTC), tick=False):
+        assert tick(session, filed.storage)["silent_assent"] == 0
     kinds = [e.kind for e in bo.events_of(session, p.id)]
     assert kinds.count(lc.ENDED_BY_PROCEEDING_TIME_EXPIRED) == 1
+    notes = session.scalars(select(Notification).where(Notification.user_id == filed.submitter.id))
+    assert any("silenzio assenso" in n.subject.lower() for n in notes)
     cert = dec.silent_assent_certificate(session, filed.storage, p, actor=filed.submitter)
     again = dec.silent_assent_certificate(session, filed.storage, p, actor=filed.submitter)
     assert cert.id == again.id
