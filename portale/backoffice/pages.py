@@ -112,6 +112,7 @@ def page(session: Session, procedure: Procedure, now: datetime) -> dict[str, Any
         "pending": decisions.pending_request(session, procedure, events),
         "offered": decisions.offered_actions(session, procedure, events),
         "prefill": decisions.integration_prefill(session, procedure),
+        "authority_requests": decisions.pending_authority_requests(session, procedure, events),
         "today": local_date(now),
         "type_title": filing.type_title_of(procedure.type_version),
     }

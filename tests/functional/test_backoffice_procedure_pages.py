@@ -243,3 +243,19 @@ def test_refusal_notice_observations_through_the_pages(client, login_as, filed):
         f"/scrivania/pratiche/{pid}/azioni/reject", data={"reject-text": "Oltre il limite"}
     )
     assert done.status_code == 302 and fresh(pid).state == lc.ENDED_BY_NEGATIVE_OUTCOME
+
+
+def test_integration_form_is_prefilled_with_the_authorities_requests(client, login_as, filed):
+    from portale.backoffice import services as bo
+
+    bo.record(
+        db.session,
+        fresh(filed.pid),
+        dec.AUTHORITY_INTEGRATION_REQUEST,
+        actor_id=None,
+        payload={"authority": "ASL_TO", "text": "Serve la scheda HACCP", "documents": ["HACCP"]},
+    )
+    db.session.commit()
+    login_as(filed.clerk)
+    html = client.get(f"/scrivania/pratiche/{filed.pid}").get_data(as_text=True)
+    assert "[ASL_TO] Serve la scheda HACCP" in html and "ancora da inoltrare" in html
