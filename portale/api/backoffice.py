@@ -255,5 +255,23 @@ def withdraw(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
     return _representation(procedure)
 
 
+@answers_blp.route("/<int:procedure_id>/acts/<int:act_id>", methods=["GET"])
+@answers_blp.response(200, description="The act as a PDF", content_type="application/pdf")
+@answers_blp.alt_response(404, response="NOT_FOUND")
+def act_pdf(procedure_id: int, act_id: int) -> Any:
+    """Download an act (licence, rejection, prohibition, certificate of silent assent)."""
+    import io
+
+    from flask import send_file
+
+    procedure = _company_procedure(procedure_id, need="read")
+    try:
+        act = decisions.act_for(db.session, procedure, act_id)
+    except decisions.NotFound:
+        raise ApiError(404, _("Atto non trovato.")) from None
+    data = storage_from_config(current_app.config).read(act.storage_key)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=act.filename)
+
+
 def blueprints() -> list[Blueprint]:
     return [clerk_blp, answers_blp]

@@ -50,6 +50,13 @@ def test_clerk_and_company_through_the_api(app, client, session):
     assert early.status_code == 409 and "10-bis" in early.get_json()["message"]
     approved = client.post(f"{base}/actions/approve", json={"text": "Regolare"}, headers=clerk)
     assert approved.status_code == 200 and approved.get_json()["acts"][0]["kind"] == "approval"
+    act_id = approved.get_json()["acts"][0]["id"]
+    pdf = client.get(f"/api/v1/procedures/{pid}/acts/{act_id}", headers=company)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert (
+        client.get(f"/api/v1/procedures/{pid}/acts/{act_id + 99}", headers=company).status_code
+        == 404
+    )
     assert (
         client.post(f"/api/v1/procedures/{pid}/withdraw", json={}, headers=company).status_code
         == 409
