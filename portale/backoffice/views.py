@@ -153,6 +153,9 @@ def act_on(procedure_id: int, action: str) -> Any:
     form = _FORMS[action](prefix=action)
     form.text.label.text = str(TEXT_LABELS[action])
     if not form.validate():
+        days = getattr(form, "days", None)
+        if days is not None and days.errors:  # WTForms' own message is English
+            days.errors = [str(_l("Indica un numero di giorni valido."))]
         return _render(procedure, failed=action, form=form, status=422)
     try:
         _run(action, procedure, form)

@@ -259,3 +259,15 @@ def test_integration_form_is_prefilled_with_the_authorities_requests(client, log
     login_as(filed.clerk)
     html = client.get(f"/scrivania/pratiche/{filed.pid}").get_data(as_text=True)
     assert "[ASL_TO] Serve la scheda HACCP" in html and "ancora da inoltrare" in html
+
+
+def test_a_bad_number_of_days_is_refused_next_to_the_field(client, login_as, filed):
+    login_as(filed.clerk)
+    response = client.post(
+        f"/scrivania/pratiche/{filed.pid}/azioni/request_correction",
+        data={"request_correction-text": "Firma mancante", "request_correction-days": "dieci"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Firma mancante" in html
+    assert "request_correction-days-error" in html and "numero di giorni valido" in html
+    assert fresh(filed.pid).state == lc.PRESENTED
