@@ -247,12 +247,28 @@ def cli() -> None:
     pass
 
 
+def _load_procedures(session: Session) -> None:
+    """The back office's demo procedures (one approved after integration, one silent assent)."""
+    from flask import current_app
+
+    from portale.backoffice.demo import load_demo_procedures
+    from portale.storage import storage_from_config
+
+    users = {
+        spec.role: session.scalar(select(User).where(User.email == spec.email))
+        for spec in DEMO_USERS
+    }
+    company = session.scalar(select(Company).where(Company.tax_code == COMPANY_VAT))
+    load_demo_procedures(session, storage_from_config(current_app.config), users, company)
+
+
 @cli.command("load")
 def load() -> None:
     """Load reference data and the demo accounts and company (idempotent)."""
     from portale.extensions import db
 
     logins = load_demo(db.session)
+    _load_procedures(db.session)
     width = max(len(e) for e, _p, _r in logins)
     click.echo(f"{'e-mail'.ljust(width)}  {'password':<12}  role")
     for email, password, role in logins:

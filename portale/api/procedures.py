@@ -135,6 +135,12 @@ class ProcedureSchema(ma.Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema))
     events = fields.List(fields.Nested(EventSchema))
     receipt_url = fields.String()
+    clock = fields.Dict(
+        metadata={
+            "description": "term_days, last_day, days_used, days_suspended, days_left, "
+            "suspended_now, interrupted, overdue, decided_on (see /procedures/{id}/clock)"
+        }
+    )
 
 
 class ProcedureListSchema(ma.Schema):
@@ -197,6 +203,16 @@ def _procedure(procedure: Procedure) -> dict[str, Any]:
         "attachments": list(procedure.attachments),
         "events": list(procedure.events),
         "receipt_url": url_for("api_procedures.receipt", procedure_id=procedure.id),
+        "clock": _clock(procedure),
+    }
+
+
+def _clock(procedure: Procedure) -> dict[str, Any]:
+    from portale.api.backoffice import clock_json
+
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in clock_json(procedure).items()
     }
 
 

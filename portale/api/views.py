@@ -30,7 +30,7 @@ def me() -> dict[str, Any]:
 
 
 def blueprints() -> list[Blueprint]:
-    from portale.api import procedures
+    from portale.api import backoffice, procedures
     from portale.api.dossier import blp as companies
 
-    return [me_blp, companies, *procedures.blueprints()]
+    return [me_blp, companies, *procedures.blueprints(), *backoffice.blueprints()]

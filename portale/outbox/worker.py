@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from portale.outbox import services
@@ -28,6 +29,11 @@ class EmbeddedWorker(threading.Thread):
         self.config = config
         self.interval = interval
         self.stopping = threading.Event()
+        # Periodic work besides the outbox (the back office's scheduled jobs), every
+        # ``tick_interval`` seconds: callables taking no argument.
+        self.periodic: list[Any] = []
+        self.tick_interval = float(config.get("BACKOFFICE_TICK_SECONDS", 300))
+        self._last_tick: float | None = None
 
     def run(self) -> None:
         name = worker_name()
@@ -36,7 +42,20 @@ class EmbeddedWorker(threading.Thread):
                 services.drain(self.session_factory, worker=name, config=self.config, max_jobs=50)
             except Exception:  # noqa: BLE001 - a bad round must not kill the worker
                 log.exception("outbox worker round failed")
+            self._run_periodic()
             self.stopping.wait(self.interval)
+
+    def _run_periodic(self) -> None:
+        if not self.periodic:
+            return
+        if self._last_tick is not None and time.monotonic() - self._last_tick < self.tick_interval:
+            return
+        self._last_tick = time.monotonic()
+        for job in self.periodic:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a bad round must not kill the worker
+                log.exception("periodic job failed")
 
     def stop(self) -> None:
         self.stopping.set()
@@ -46,6 +65,9 @@ def start_embedded_worker(app: Any) -> EmbeddedWorker:
     from portale.extensions import db
 
     worker = EmbeddedWorker(db.session_factory, dict(app.config))
+    from portale.backoffice.jobs import periodic_tick
+
+    worker.periodic.append(lambda: periodic_tick(app))
     worker.start()
     app.extensions["outbox_worker"] = worker
     return worker

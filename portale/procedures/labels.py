@@ -34,6 +34,15 @@ EVENT_LABELS = {
     "assigned": _l("Presa in carico"),
     "opinion_requested": _l("Parere richiesto all'ente"),
     "opinion_given": _l("Parere espresso dall'ente"),
+    # decisions (branch decisions)
+    "refusal_notice_sent": _l("Preavviso di diniego inviato (art. 10-bis)"),
+    "refusal_observations_received": _l("Osservazioni dell'impresa al preavviso di diniego"),
+    "conformation_requested": _l("Richiesta di conformazione (termine interrotto)"),
+    "conformation_answered": _l("Conformazione dell'impresa: riparte il periodo di controllo"),
+    "prohibition_ordered": _l("Divieto di prosecuzione dell'attività"),
+    "scia_window_closed": _l("Periodo di controllo della SCIA concluso"),
+    "act_issued": _l("Atto emesso"),
+    "authority_integration_request": _l("Un ente chiede integrazioni"),
 }
 
 

@@ -87,14 +87,19 @@ def detail(procedure_id: int) -> str:
         for f in spec.fields
         if f.name in procedure.answers
     ]
-    slot_labels = {a.slot: a.label for a in spec.attachments}
+    from portale.backoffice import pages
+    from portale.backoffice.acts import act_title
+    from portale.db import utcnow
+
     return render_template(
         "procedures/detail.html",
         procedure=procedure,
         answers=answers,
-        slot_labels=slot_labels,
+        slot_labels=pages.slot_labels(procedure),
         term=services.legal_term(db.session, procedure),
         type_title=services.type_title_of(procedure.type_version),
+        act_title=act_title,
+        **pages.company_page(db.session, procedure, utcnow()),
     )
 
 
@@ -321,3 +326,7 @@ def remove_attachment(draft_id: int, attachment_id: int) -> Response:
         return redirect(url_for("procedures.detail", procedure_id=filed.procedure_id))
     flash(_("Allegato rimosso."), "info")
     return redirect(url_for("procedures.edit_draft", draft_id=draft_id))
+
+
+# The company's answers to the back office live in their own module, on this blueprint.
+from portale.procedures import answers as _answers  # noqa: E402,F401

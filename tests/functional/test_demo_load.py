@@ -69,3 +69,28 @@ def test_demo_company_is_valid_and_reachable_by_owner_and_intermediary(session) 
     )
     assert (name_change.source, name_change.actor_id) == ("user", owner.id)
     assert name_change.new_value == company.name
+
+
+def test_demo_procedures_approved_after_integration_and_by_silent_assent(app, session) -> None:  # type: ignore[no-untyped-def]
+    from portale.backoffice import decisions
+    from portale.backoffice.demo import load_demo_procedures
+    from portale.clock import lifecycle as lc
+    from portale.procedures.models import Procedure
+    from portale.storage import storage_from_config
+
+    load_demo(session)
+    users = {u.email: u for u in session.scalars(select(User))}
+    by_role = {"entrepreneur": users["impresa@demo.it"], "clerk": users["suap@demo.it"]}
+    company = session.scalar(select(Company).where(Company.name.like("Bottega%")))
+    storage = storage_from_config(app.config)
+    load_demo_procedures(session, storage, by_role, company)
+    filed = session.scalar(select(func.count()).select_from(Procedure))
+    load_demo_procedures(session, storage, by_role, company)
+    assert session.scalar(select(func.count()).select_from(Procedure)) == filed
+    sign = session.scalar(select(Procedure).where(Procedure.idempotency_key == "demo:aut-insegna"))
+    shop = session.scalar(
+        select(Procedure).where(Procedure.idempotency_key == "demo:media-struttura")
+    )
+    assert sign.state == lc.ENDED_BY_POSITIVE_OUTCOME
+    assert [a.kind for a in decisions.acts_of(session, sign.id)] == ["approval"]
+    assert shop.state == lc.ENDED_BY_PROCEEDING_TIME_EXPIRED
