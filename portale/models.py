@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "portale.procedures.routing",
     "portale.outbox.models",
     "portale.backoffice.models",
+    "portale.backoffice.worklist_models",
     "portale.reports.models",
 )
 
