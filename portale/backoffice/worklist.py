@@ -21,7 +21,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, literal, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from portale.accounts.models import ROLE_CLERK, User, UserRole
@@ -214,7 +224,8 @@ def is_open() -> ColumnElement[bool]:
 
 def _conditions(query: WorklistQuery, user: User, today: date) -> list[ColumnElement[bool]]:
     c = Procedure.__table__.c
-    conditions: list[ColumnElement[bool]] = [c.office_id == user.office_id]
+    office = bindparam("office_id", int(user.office_id or 0), literal_execute=True)
+    conditions: list[ColumnElement[bool]] = [c.office_id == office]
     if query.state == STATE_OPEN or query.due:
         conditions.append(is_open())
     if query.state not in (STATE_OPEN, STATE_ALL):
@@ -249,15 +260,19 @@ def _order_by(sort: str, order: str) -> list[Any]:
 
 
 def page_statement(user: User, query: WorklistQuery, today: date) -> Select[Any]:
-    """The query of one page: rows with municipality and assignee's name, one row more than
-    the page to tell whether another page follows."""
+    """The query of one page: rows with the assignee's name, one row more than the page to
+    tell whether another page follows.
+
+    The office and the page size are inlined as SQL literals (integers, never text): with bound
+    parameters PostgreSQL may plan for an unknown office and an unknown ``LIMIT`` and sort the
+    whole office instead of reading the first rows of the index.
+    """
     assignee = aliased(User)
     conditions = _conditions(query, user, today)
     if query.after:
         conditions.append(_keyset(query.sort, query.order, query.after))
     return (
-        select(Procedure, Municipality, assignee.full_name)
-        .join(Municipality, Municipality.istat_code == Procedure.municipality)
+        select(Procedure, assignee.full_name)
         .outerjoin(assignee, assignee.id == Procedure.assignee_id)
         .where(*conditions)
         .options(
@@ -266,7 +281,7 @@ def page_statement(user: User, query: WorklistQuery, today: date) -> Select[Any]
             joinedload(Procedure.type_version),
         )
         .order_by(*_order_by(query.sort, query.order))
-        .limit(query.limit + 1)
+        .limit(bindparam("page_limit", int(query.limit) + 1, literal_execute=True))
     )
 
 
@@ -282,13 +297,29 @@ def worklist_page(
     found = session.execute(statement).unique().all()
     more = len(found) > query.limit
     found = found[: query.limit]
-    events = _events_of(session, [p.id for p, _m, _a in found])
+    events = _events_of(session, [p.id for p, _a in found])
+    municipalities = _municipalities(session, {p.municipality for p, _a in found})
     rows = [
-        _row(session, procedure, municipality, name, events[procedure.id], now)
-        for procedure, municipality, name in found
+        _row(
+            session,
+            procedure,
+            municipalities[procedure.municipality],
+            name,
+            events[procedure.id],
+            now,
+        )
+        for procedure, name in found
     ]
     next_after = _cursor_of(query.sort, found[-1][0]) if more and found else None
     return WorklistPage(query, rows, next_after, today)
+
+
+def _municipalities(session: Session, codes: set[str]) -> dict[str, Municipality]:
+    # Loaded into the identity map, where calendar_for finds them (patron day) with no query.
+    if not codes:
+        return {}
+    rows = session.scalars(select(Municipality).where(Municipality.istat_code.in_(codes)))
+    return {m.istat_code: m for m in rows}
 
 
 def _events_of(session: Session, ids: list[int]) -> dict[int, list[ProcedureEvent]]:
