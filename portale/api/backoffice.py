@@ -104,6 +104,23 @@ class OpinionAnswerSchema(ItalianSchema):
     text = fields.String(load_default="", validate=validate.Length(max=4000))
 
 
+class AssignSchema(ItalianSchema):
+    assignee_id = fields.Integer(
+        load_default=None,
+        metadata={"description": "a clerk of the same office; the caller if absent"},
+    )
+
+
+class AssignedSchema(ma.Schema):
+    id = fields.Integer()
+    assignee_id = fields.Integer()
+
+
+class IntegrationRequestSchema(ItalianSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    documents = fields.List(fields.String(validate=validate.Length(max=300)), load_default=list)
+
+
 def _clerk() -> User:
     user = current_api_user()
     if not user.has_role(ROLE_CLERK) or user.office_id is None:
@@ -158,6 +175,25 @@ def get_worklist(args: dict[str, Any]) -> dict[str, Any]:
         "next_after": page.next_after,
         "next_url": next_url,
     }
+
+
+@worklist_blp.route("/<int:procedure_id>/assignee", methods=["POST"])
+@worklist_blp.arguments(AssignSchema)
+@worklist_blp.response(200, AssignedSchema)
+@worklist_blp.alt_response(404, response="NOT_FOUND")
+@worklist_blp.alt_response(409, response="CONFLICT")
+def assign(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
+    """Take the procedure in charge, or give it to a colleague of the same office."""
+    user = _clerk()
+    try:
+        procedure = worklist.assign(
+            db.session, procedure_id, actor=user, assignee_id=data.get("assignee_id")
+        )
+    except worklist.NotFound:
+        raise ApiError(404, _("Pratica non trovata.")) from None
+    except ActionNotAllowed as error:
+        raise ApiError(409, error.message) from None
+    return {"id": procedure.id, "assignee_id": procedure.assignee_id}
 
 
 def _opinion(opinion: Any) -> dict[str, Any]:
@@ -218,6 +254,30 @@ def give(data: dict[str, Any], opinion_id: int) -> dict[str, Any]:
     except ActionNotAllowed as error:
         raise ApiError(409, error.message) from None
     return _opinion(opinion)
+
+
+@authority_blp.route("/opinions/<int:opinion_id>/integration-request", methods=["POST"])
+@authority_blp.arguments(IntegrationRequestSchema)
+@authority_blp.response(202)
+@authority_blp.alt_response(404, response="NOT_FOUND")
+@authority_blp.alt_response(409, response="CONFLICT")
+def integration_request(data: dict[str, Any], opinion_id: int) -> tuple[str, int]:
+    """Ask, through the office, for documents from the company (the office merges every
+    authority's request into one)."""
+    officer = _officer()
+    try:
+        authority.ask_integration(
+            db.session, officer, opinion_id, text=data["text"], documents=data["documents"]
+        )
+    except authority.NotFound:
+        raise ApiError(404, _("Parere non trovato.")) from None
+    except authority.OpinionInvalid as error:
+        raise ApiError(
+            422, _("Dati non validi: controlla i campi indicati."), errors=error.errors
+        ) from None
+    except ActionNotAllowed as error:
+        raise ApiError(409, error.message) from None
+    return "", 202
 
 
 def blueprints() -> list[Blueprint]:

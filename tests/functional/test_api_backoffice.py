@@ -109,3 +109,51 @@ def test_another_authority_and_other_roles_get_404(client, session, filed, asked
         headers=bearer(session, asked[0]),
     )
     assert bad.status_code == 422
+
+
+def test_the_clerk_takes_in_charge_and_assigns_through_the_api(client, session, filed):
+    colleague = UserFactory(roles=("clerk",), office_id=filed.office.id)
+    headers = bearer(session, filed.clerk)
+    pid = filed.procedure.id
+    taken = client.post(f"/api/v1/worklist/{pid}/assignee", json={}, headers=headers)
+    assert taken.status_code == 200 and taken.get_json()["assignee_id"] == filed.clerk.id
+    given = client.post(
+        f"/api/v1/worklist/{pid}/assignee", json={"assignee_id": colleague.id}, headers=headers
+    )
+    assert given.get_json()["assignee_id"] == colleague.id
+    again = client.post(
+        f"/api/v1/worklist/{pid}/assignee", json={"assignee_id": colleague.id}, headers=headers
+    )
+    assert again.status_code == 409
+    stranger = UserFactory(roles=("clerk",), office_id=OfficeFactory().id)
+    other = client.post(
+        f"/api/v1/worklist/{pid}/assignee", json={}, headers=bearer(session, stranger)
+    )
+    assert other.status_code == 404
+
+
+def test_the_officer_asks_for_an_integration_through_the_api(client, session, filed, asked):
+    officer, other, mine = asked
+    url = f"/api/v1/authority/opinions/{mine}/integration-request"
+    body = {"text": "Manca la relazione acustica", "documents": ["Relazione acustica"]}
+    assert client.post(url, json=body, headers=bearer(session, other)).status_code == 404
+    assert client.post(url, json={"text": ""}, headers=bearer(session, officer)).status_code == 422
+    assert client.post(url, json=body, headers=bearer(session, officer)).status_code == 202
+    events = [
+        e
+        for e in bo.events_of(session, filed.procedure.id)
+        if e.kind == "authority_integration_request"
+    ]
+    assert [e.payload["documents"] for e in events] == [["Relazione acustica"]]
+
+
+def test_openapi_lists_the_back_office_paths(client, session):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in (
+        "/api/v1/worklist",
+        "/api/v1/worklist/{procedure_id}/assignee",
+        "/api/v1/authority/opinions",
+        "/api/v1/authority/opinions/{opinion_id}",
+        "/api/v1/authority/opinions/{opinion_id}/integration-request",
+    ):
+        assert path in paths
