@@ -238,9 +238,11 @@ def _conditions(query: WorklistQuery, user: User, today: date) -> list[ColumnEle
         conditions.append(c.assignee_id == user.id)
     elif query.assignee == "none":
         conditions.append(c.assignee_id.is_(None))
+    if query.due:
+        # While an integration request runs the clock is stopped: neither late nor due soon.
+        conditions.append(c.state != lc.INTEGRATION_REQUESTED)
     if query.due == "overdue":
-        # While an integration request runs the clock is stopped: not late, whatever the date.
-        conditions += [c.last_day < today, c.state != lc.INTEGRATION_REQUESTED]
+        conditions.append(c.last_day < today)
     elif query.due == "week":
         conditions += [c.last_day >= today, c.last_day <= today + timedelta(days=7)]
     return conditions
