@@ -181,8 +181,12 @@ def convene_cdss(
     codes = [c for c in dict.fromkeys(p.strip() for p in participants) if c]
     if not codes:
         raise ActionNotAllowed(_l("Indica almeno un ente partecipante."))
-    known = set(session.scalars(select(Authority.code).where(Authority.code.in_(codes))))
-    if set(codes) - known:
+    chosen = list(
+        session.scalars(
+            select(Authority).where(Authority.code.in_(codes), Authority.active.is_(True))
+        )
+    )
+    if set(codes) - {a.code for a in chosen}:
         raise ActionNotAllowed(_l("Uno degli enti scelti non esiste o non è attivo."))
     event = perform(
         session,
@@ -192,7 +196,7 @@ def convene_cdss(
         payload={"date": on.isoformat(), "participants": codes},
         now=now,
     )
-    authority_ids = list(session.scalars(select(Authority.id).where(Authority.code.in_(codes))))
+    authority_ids = [a.id for a in chosen]
     notify_people(
         session,
         [u.id for u in officers_of(session, authority_ids)],
