@@ -307,3 +307,33 @@ def test_navigation_by_role(client, session, filed, login_as):
     login_as(filed.submitter)
     html = client.get("/pratiche/").get_data(as_text=True)
     assert 'href="/ente/"' not in html and 'href="/scrivania/"' not in html
+
+
+def _statements_for_page(client, engine):
+    from sqlalchemy import event
+
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        html = client.get("/scrivania/?limit=50").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return html.count("/presa-in-carico"), len(statements)
+
+
+def test_the_page_runs_the_same_number_of_queries_for_5_or_40_procedures(
+    client, session, filed, login_as
+):
+    UserFactory(roles=("clerk",), office_id=filed.office.id)  # a colleague: the assign form shows
+    clone_procedures(session, filed.procedure, [FILED_AT + timedelta(days=i) for i in range(4)])
+    login_as(filed.clerk)
+    engine = session.get_bind()
+    few_rows, few = _statements_for_page(client, engine)
+    clone_procedures(session, filed.procedure, [FILED_AT + timedelta(days=i) for i in range(35)])
+    many_rows, many = _statements_for_page(client, engine)
+    assert (few_rows, many_rows) == (5, 40)
+    assert few == many, (few, many)
