@@ -18,10 +18,12 @@ BLUEPRINTS = (
     "portale.catalogue.views:bp",
     "portale.procedures.views:bp",
     "portale.backoffice.views:bp",
+    "portale.backoffice.worklist_views:bp",
+    "portale.backoffice.authority_views:bp",
     "portale.reports.views:bp",
     "portale.outbox.views:bp",
 )
-API_BLUEPRINTS = ("portale.api.views:blueprints",)
+API_BLUEPRINTS = ("portale.api.views:blueprints", "portale.api.worklist:blueprints")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "portale.outbox.models",
     "portale.backoffice.models",
     "portale.backoffice.act_models",
+    "portale.backoffice.worklist_models",
     "portale.reports.models",
 )
 

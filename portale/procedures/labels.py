@@ -52,3 +52,24 @@ def state_label(state: str) -> str:
 
 def event_label(kind: str) -> str:
     return str(EVENT_LABELS.get(kind, STATE_LABELS.get(kind, kind)))
+
+
+# Worklist and consultations (branch worklist).
+EVENT_LABELS.update(
+    {
+        "authority_integration_request": _l("Integrazione chiesta dall'ente"),
+        "cdss_requested": _l("Conferenza di servizi chiesta dall'ente"),
+        "cdss_outcome": _l("Esito della conferenza di servizi"),
+    }
+)
+OPINION_OUTCOME_LABELS = {
+    "favourable": _l("Favorevole"),
+    "favourable_with_conditions": _l("Favorevole con condizioni"),
+    "unfavourable": _l("Sfavorevole"),
+    "conformation_requested": _l("Richiesta di conformazione"),
+    "suspension_requested": _l("Richiesta di sospensione"),
+}
+
+
+def opinion_outcome_label(outcome: str | None) -> str:
+    return str(OPINION_OUTCOME_LABELS.get(outcome or "", outcome or ""))

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 @dataclass(frozen=True)
 class NavItem:
-    endpoint: str
+    endpoint: str | tuple[str, ...]  # the first endpoint that exists is linked
     label: object
     roles: frozenset[str] | None  # None: any logged-in user
 
@@ -21,9 +21,9 @@ NAV_ITEMS = (
     NavItem("dossier.index", _l("Le mie imprese"), frozenset({"entrepreneur", "intermediary"})),
     NavItem("catalogue.index", _l("Catalogo procedimenti"), None),
     NavItem("procedures.index", _l("Le mie pratiche"), frozenset({"entrepreneur", "intermediary"})),
-    NavItem("backoffice.worklist", _l("Scrivania"), frozenset({"clerk"})),
-    NavItem("backoffice.authority_worklist", _l("Pareri"), frozenset({"authority_officer"})),
-    NavItem("reports.dashboard", _l("Cruscotto tempi"), frozenset({"analyst", "admin"})),
+    NavItem("worklist.index", _l("Scrivania"), frozenset({"clerk"})),
+    NavItem("authority.index", _l("Ente"), frozenset({"authority_officer"})),
+    NavItem(("reports.index", "reports.dashboard"), _l("Report"), frozenset({"analyst", "admin"})),
     NavItem("admin.index", _l("Amministrazione"), frozenset({"admin"})),
 )
 
@@ -34,10 +34,12 @@ def navigation() -> list[tuple[str, object]]:
     roles = current_user.role_names
     items = []
     for item in NAV_ITEMS:
-        if item.endpoint not in current_app.view_functions:
+        candidates = (item.endpoint,) if isinstance(item.endpoint, str) else item.endpoint
+        endpoint = next((e for e in candidates if e in current_app.view_functions), None)
+        if endpoint is None:
             continue
         if item.roles is None or roles & item.roles:
-            items.append((url_for(item.endpoint), item.label))
+            items.append((url_for(endpoint), item.label))
     return items
 
 
