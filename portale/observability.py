@@ -287,8 +287,10 @@ def _database_ok() -> None:
 
     from portale.extensions import db
 
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    try:
+        db.session.execute(text("SELECT 1"))
+    finally:
+        db.session.rollback()
 
 
 def _storage_ok(app: Flask) -> None:
