@@ -53,7 +53,7 @@ class AbstractStorage(abc.ABC):
         with self.open(key) as handle:
             return handle.read()
 
-    def ping(self) -> None:
+    def ping(self) -> None:  # noqa: B027 - optional for backends with nothing to check
         """Raise if the backend cannot be reached (readiness probe)."""
 
 

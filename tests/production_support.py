@@ -7,8 +7,8 @@ import os
 import socket
 import subprocess
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Ports this project's tests and checks may use (127.0.0.1 only).
 PORT_RANGE = range(

@@ -77,7 +77,9 @@ def test_json_log_lines_carry_the_request_id(app):
     formatter = observability.JsonFormatter()
     with app.test_request_context("/"):
         app.preprocess_request()
-        record = logging.LogRecord("portale.x", logging.WARNING, __file__, 1, "pratica %s", (7,), None)
+        record = logging.LogRecord(
+            "portale.x", logging.WARNING, __file__, 1, "pratica %s", (7,), None
+        )
         record.procedure_id = 7
         observability.RequestIdFilter().filter(record)
         line = json.loads(formatter.format(record))
@@ -141,9 +143,8 @@ def test_metrics_show_outbox_depth_age_and_failures_by_connector(client, session
 
 def test_metrics_count_open_procedures_past_their_last_day(client, session, tmp_path):
     from portale.clock.lifecycle import FINAL_STATES
-    from tests.backoffice_support import file_procedure
-
     from portale.procedures.models import Procedure
+    from tests.backoffice_support import file_procedure
 
     procedure_id = file_procedure(session, tmp_path).procedure.id
 
