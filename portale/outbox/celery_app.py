@@ -54,6 +54,7 @@ def make_celery(broker_url: str, queue: str = QUEUE, app_factory: Any = None) ->
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         beat_schedule={"outbox-sweep": {"task": "portale.outbox.sweep", "schedule": SWEEP_SECONDS}},
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
     )
     _portal: dict[str, Any] = {}
 
@@ -156,6 +157,20 @@ def broker_reachable(broker_url: str, timeout: float = 2.0) -> None:
         connection.default_channel  # noqa: B018 - opening a channel talks to the broker
 
 
-broker = os.environ.get("PORTALE_CELERY_BROKER_URL")
-celery_app = make_celery(broker) if broker else None
-app = celery_app  # what ``celery -A portale.outbox.celery_app`` looks for
+_default: dict[str, Celery] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """``app`` / ``celery_app``: what ``celery -A portale.outbox.celery_app`` looks for.
+
+    Built on first access only, so importing this module (the portal does, to publish) does
+    not register a second set of tasks under the same names.
+    """
+    if name not in ("app", "celery_app"):
+        raise AttributeError(name)
+    if "app" not in _default:
+        broker = os.environ.get("PORTALE_CELERY_BROKER_URL")
+        if not broker:
+            raise RuntimeError("PORTALE_CELERY_BROKER_URL is not set")
+        _default["app"] = make_celery(broker)
+    return _default["app"]
