@@ -32,6 +32,8 @@ max_requests_jitter = _int("PORTALE_MAX_REQUESTS_JITTER", 200)
 # and storage clients are created lazily, so no connection crosses the fork.
 preload_app = os.environ.get("PORTALE_PRELOAD", "1").lower() in {"1", "true", "yes", "on"}
 forwarded_allow_ips = os.environ.get("PORTALE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27's control socket defaults to one path per user: off, or instances would collide.
+control_socket_disable = True
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 accesslog = os.environ.get("PORTALE_ACCESS_LOG", "-") or None
