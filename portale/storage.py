@@ -160,20 +160,33 @@ class S3Storage(AbstractStorage):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         # Without explicit keys boto3 takes AWS_ACCESS_KEY_ID, a profile or an instance role.
+        self._probe: Any = None
         session = boto3.session.Session(
             aws_access_key_id=access_key_id or None,
             aws_secret_access_key=secret_access_key or None,
             region_name=region or None,
         )
+        style = {"addressing_style": addressing_style or ("path" if endpoint_url else "auto")}
         self.client = session.client(
             "s3",
             endpoint_url=endpoint_url or None,
             config=Config(
-                s3={"addressing_style": addressing_style or ("path" if endpoint_url else "auto")},
+                s3=style,
                 connect_timeout=timeout,
                 read_timeout=timeout,
                 retries={"max_attempts": 3, "mode": "standard"},
                 max_pool_connections=20,
+            ),
+        )
+        # Readiness probes must answer in a couple of seconds: no retries, short timeouts.
+        self._probe = session.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            config=Config(
+                s3=style,
+                connect_timeout=min(timeout, 2.0),
+                read_timeout=min(timeout, 2.0),
+                retries={"max_attempts": 1, "mode": "standard"},
             ),
         )
 
@@ -214,7 +227,7 @@ class S3Storage(AbstractStorage):
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def ping(self) -> None:
-        self.client.head_bucket(Bucket=self.bucket)
+        self._probe.head_bucket(Bucket=self.bucket)
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (first installation, tests)."""
