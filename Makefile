@@ -6,13 +6,13 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test test-postgres setup translations extract-messages lint bench vendor-assets clean
+.PHONY: demo test test-postgres production-check setup translations extract-messages lint bench vendor-assets clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,prod]'
 	@touch $(STAMP)
 
 setup: $(STAMP) translations
@@ -34,6 +34,12 @@ test: setup
 test-postgres: setup
 	PORTALE_TEST_DATABASE_URL=$${PORTALE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+# Two gunicorn instances, a Celery worker and a local S3 server on one PostgreSQL database
+# (<test database>_prodcheck) under concurrent filings; asserts protocol numbers, jobs, uploads.
+production-check: setup
+	PORTALE_CHECK_DATABASE_URL=$${PORTALE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python bench/production_check.py
 
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portale/translations/messages.pot .

@@ -37,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     register_extensions(app)
     register_blueprints(app)
+    from portale import observability
+
+    observability.init_app(app)
     register_errorhandlers(app)
     register_commands(app)
     warn_about_missing_system_libraries(app)

@@ -47,6 +47,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "STORAGE_BACKEND": env.get("PORTALE_STORAGE_BACKEND", "local"),
         "S3_ENDPOINT_URL": env.get("PORTALE_S3_ENDPOINT_URL"),
         "S3_BUCKET": env.get("PORTALE_S3_BUCKET", "portale"),
+        "S3_REGION": env.get("PORTALE_S3_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        # Empty: boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profile, role).
+        "S3_ACCESS_KEY_ID": env.get("PORTALE_S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": env.get("PORTALE_S3_SECRET_ACCESS_KEY"),
+        "S3_PREFIX": env.get("PORTALE_S3_PREFIX", ""),
+        "S3_ADDRESSING_STYLE": env.get("PORTALE_S3_ADDRESSING_STYLE"),
         "MAIL_BACKEND": env.get("PORTALE_MAIL_BACKEND", "file" if mode != "production" else "smtp"),
         "MAIL_HOST": env.get("PORTALE_MAIL_HOST", "127.0.0.1"),
         "MAIL_PORT": int(env.get("PORTALE_MAIL_PORT", "25")),
@@ -58,7 +64,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CELERY_BROKER_URL": env.get("PORTALE_CELERY_BROKER_URL"),
         "RATELIMIT_STORAGE_URI": env.get("PORTALE_RATELIMIT_STORAGE_URI", "memory://"),
         "BASE_URL": env.get("PORTALE_BASE_URL", "http://127.0.0.1:5000"),
-        "EMBEDDED_WORKER": _bool(env.get("PORTALE_EMBEDDED_WORKER"), default=mode != "production"),
+        # With Celery configured the workers run the outbox; the web process does not.
+        "EMBEDDED_WORKER": _bool(
+            env.get("PORTALE_EMBEDDED_WORKER"),
+            default=mode != "production" and not env.get("PORTALE_CELERY_BROKER_URL"),
+        ),
+        "LOG_FORMAT": env.get("PORTALE_LOG_FORMAT", "json" if mode == "production" else "text"),
+        "LOG_LEVEL": env.get("PORTALE_LOG_LEVEL", "INFO"),
         "BABEL_DEFAULT_LOCALE": "it",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
         "LANGUAGES": ("it", "en"),

@@ -9,6 +9,7 @@ system so nothing is delivered twice.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 from collections.abc import Callable
@@ -35,7 +36,8 @@ from portale.outbox.models import (
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-BASE_DELAY_SECONDS = 5.0
+# The first retry's delay; doubles at each attempt. Shorter only for tests and demos.
+BASE_DELAY_SECONDS = float(os.environ.get("PORTALE_OUTBOX_RETRY_BASE_SECONDS", "5"))
 MAX_DELAY_SECONDS = 3600.0
 BREAKER_FAIL_MAX = 5
 BREAKER_RESET_SECONDS = 60.0

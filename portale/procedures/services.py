@@ -510,7 +510,13 @@ def submit_procedure(
         received_on=received_on,
     )
     session.add(procedure)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # PostgreSQL: the same key being filed by another instance makes this INSERT wait for
+        # it, then fail on the unique key. Give back the numbers taken and answer with its
+        # procedure (found by the production check: two instances, the same Idempotency-Key).
+        return _lost_race(session, actor, idempotency_key)
 
     declared = _declared_dossier_values(spec, draft, clean, company, unit)
     if declared:
@@ -565,12 +571,18 @@ def submit_procedure(
         session.commit()
     except IntegrityError:
         # Another request with the same key won the race: answer with its procedure.
-        session.rollback()
-        existing = _procedure_by_key(session, actor, idempotency_key)
-        if existing is None:
-            raise
-        return existing
+        return _lost_race(session, actor, idempotency_key)
     return procedure
+
+
+def _lost_race(session: Session, actor: User, key: str) -> Procedure:
+    session.rollback()
+    existing = _procedure_by_key(session, actor, key)
+    if existing is None:
+        raise SubmissionInvalid(
+            {GENERAL_ERROR: [str(_l("La pratica è già in presentazione: riprova tra poco."))]}
+        )
+    return existing
 
 
 def _procedure_by_key(session: Session, actor: User, key: str) -> Procedure | None:

@@ -1,4 +1,4 @@
-"""Workers draining at once on PostgreSQL never run a job twice; Celery runs jobs on Redis.
+"""Workers draining at once on PostgreSQL never run a job twice (Celery: test_outbox_celery).
 
 These tests commit real rows (other connections must see them) and delete them afterwards.
 """
@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
-from portale.db import make_engine
 from portale.outbox import services
 from portale.outbox.models import DONE, OutboxJob
 
@@ -59,60 +58,3 @@ def test_two_workers_on_postgres_run_each_job_exactly_once(committed, is_postgre
             select(OutboxJob.status).where(OutboxJob.idempotency_key.like(prefix + "%"))
         )
         assert set(statuses) == {DONE}
-
-
-def _redis_up() -> bool:
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-def test_celery_worker_on_redis_runs_the_job_published_after_commit(committed, database_url, app):
-    if not _redis_up():
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
-    from celery.contrib.testing.worker import start_worker
-
-    from portale.outbox import celery_app as ca
-
-    factory, prefix = committed
-    queue = f"portale-test-{uuid.uuid4().hex[:8]}"
-    celery = ca.make_celery("redis://127.0.0.1:6379/15", queue=queue, app_factory=lambda: app)
-    celery.conf.task_default_queue = queue
-    done = threading.Event()
-
-    def handler(ctx):
-        done.set()
-        return {"ok": True}
-
-    services.register_handler("test.celery", handler, replace=True)
-    engine = make_engine(database_url)
-    publisher_factory = sessionmaker(bind=engine)
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    def publish(session):
-        for job_id in session.info.pop("outbox_new_jobs", None) or ():
-            celery.send_task("portale.outbox.run_job", args=[job_id], queue=queue)
-
-    event.listen(Session, "after_commit", publish)
-    try:
-        with start_worker(celery, pool="solo", perform_ping_check=False, queues=[queue]):
-            with publisher_factory() as s:
-                job = services.enqueue(s, "test.celery", {}, idempotency_key=f"{prefix}celery")
-                s.commit()
-                job_id = job.id
-            assert done.wait(20), "the Celery worker did not run the job"
-            for _ in range(50):
-                with factory() as s:
-                    if s.get(OutboxJob, job_id).status == DONE:
-                        break
-                threading.Event().wait(0.1)
-            with factory() as s:
-                assert s.get(OutboxJob, job_id).status == DONE
-    finally:
-        event.remove(Session, "after_commit", publish)
-        engine.dispose()

@@ -177,3 +177,55 @@ def test_concurrent_submissions_get_unique_gapless_numbers(committed, tmp_path, 
         filed = list(s.scalars(select(Procedure).where(Procedure.office_id == ids["office"])))
         assert len(filed) == SUBMISSIONS
         assert len({p.cui_uuid for p in filed}) == SUBMISSIONS
+
+
+def test_the_same_key_submitted_at_once_files_one_procedure(committed, tmp_path, monkeypatch):
+    # Two portal instances receiving the same Idempotency-Key at once (found by
+    # bench/production_check.py): the loser's INSERT waits for the winner and must answer with
+    # the winner's procedure, not fail.
+    factory, ids = committed
+    storage = LocalStorage(tmp_path)
+    monkeypatch.setattr(receipt, "ensure_receipt", lambda *a, **k: b"")
+    with factory() as s:
+        user = s.get(User, ids["user"])
+        draft = services.start_draft(
+            s,
+            actor=user,
+            company_id=ids["company"],
+            local_unit_id=ids["unit"],
+            type_code=ids["code"],
+        )
+        services.save_draft(s, draft.id, actor=user, answers=VALID_ANSWERS, dossier_updates=[])
+        services.add_attachment(
+            s, storage, draft.id, actor=user, slot="planimetria", filename="p.pdf", data=PDF
+        )
+        draft_id = draft.id
+    barrier = threading.Barrier(4)
+    filed: list[int] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        with factory() as s:
+            user = s.get(User, ids["user"])
+            services.get_draft(s, user, draft_id)  # both read the draft unfiled
+            barrier.wait()
+            try:
+                procedure = services.submit_procedure(
+                    s, storage, draft_id, actor=user, idempotency_key=f"same-{draft_id}"
+                )
+                filed.append(procedure.id)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert len(filed) == 4 and len(set(filed)) == 1
+    with factory() as s:
+        numbers = list(
+            s.scalars(select(Procedure.protocol_number).where(Procedure.office_id == ids["office"]))
+        )
+        assert numbers == [1]
