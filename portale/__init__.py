@@ -19,6 +19,8 @@ BLUEPRINTS = (
     "portale.procedures.views:bp",
     "portale.backoffice.views:bp",
     "portale.reports.views:bp",
+    "portale.reports.export_views:bp",
+    "portale.reports.public_views:bp",
     "portale.outbox.views:bp",
 )
 API_BLUEPRINTS = ("portale.api.views:blueprints",)
