@@ -164,7 +164,7 @@ def aggregate(
     percentiles = grouped_percentiles(
         session, s.days_net, group_by=groups, where=[*flt.conditions(), closed]
     )
-    types = dict(session.execute(select(ProcedureType.code, ProcedureType.title)).tuples().all())
+    types = dict(session.execute(select(ProcedureType.code, ProcedureType.title)).all())
     towns = _municipality_names(session, {row[1] for row in counts})
     rows: list[OpenDataRow] = []
     suppressed = 0
@@ -216,7 +216,7 @@ def _municipality_names(session: Session, codes: set[str]) -> dict[str, str]:
     query = select(Municipality.istat_code, Municipality.name).where(
         Municipality.istat_code.in_(codes)
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def _metadata(
