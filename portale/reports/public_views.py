@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -28,8 +28,13 @@ DOWNLOAD_PARAMS = ("dal", "al", "tipo", "comune")
 
 
 def _cache(response: Response, max_age: int) -> Response:
-    # A logged-in person sees their name in the header: never in a shared cache.
-    scope = "private" if current_user.is_authenticated else "public"
+    # A logged-in person sees their name in the header, and a first visit sets a session
+    # cookie (the CSRF token of the page's forms): neither may go into a shared cache.
+    app = current_app._get_current_object()
+    personal = current_user.is_authenticated or app.session_interface.should_set_cookie(
+        app, session
+    )
+    scope = "private" if personal else "public"
     response.headers["Cache-Control"] = f"{scope}, max-age={max_age}"
     response.vary.update(("Cookie", "Accept-Language"))
     return response

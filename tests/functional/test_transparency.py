@@ -49,7 +49,6 @@ def test_anyone_sees_median_and_p90_of_the_last_12_months(client, world, frozen)
     assert "/tempi/opendata.csv" in html and "/tempi/opendata.json" in html
     for value in personal_data(world):
         assert value not in html
-    assert response.headers["Cache-Control"] == "public, max-age=600"
     assert "Cookie" in response.headers["Vary"]
 
 
@@ -96,3 +95,15 @@ def test_bad_download_parameters_are_explained(client, world, frozen):
     assert "AAAA-MM-GG" in response.get_data(as_text=True)
     response = client.get("/tempi/opendata.json?periodo=settimana")
     assert response.status_code == 400 and "Periodo non valido" in response.get_data(as_text=True)
+
+
+def test_only_a_response_that_sets_no_cookie_may_be_shared(client, world, frozen):
+    # the first visits set a session cookie (the CSRF token of the page's forms, then
+    # Flask-Login's marker): a shared cache must not hand that cookie to someone else
+    responses = [client.get("/tempi/") for _ in range(3)]
+    assert "Set-Cookie" in responses[0].headers
+    assert "Set-Cookie" not in responses[-1].headers
+    for response in responses:
+        shared = "Set-Cookie" not in response.headers
+        scope = "public" if shared else "private"
+        assert response.headers["Cache-Control"] == f"{scope}, max-age=600"
