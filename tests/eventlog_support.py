@@ -182,3 +182,24 @@ def build_log(session: Session, storage_path: Any) -> EventWorld:
     world.take(p, day(2, 1))
     world.act(p, "close_window", day(62))
     return world
+
+
+def personal_data(world):
+    """Everything that names a company or a person in the test log."""
+    company = world.company
+    rep = company.representatives[0] if company.representatives else None
+    values = {
+        company.name,
+        company.tax_code,
+        company.vat_number,
+        company.pec,
+        world.submitter.full_name,
+        world.submitter.email,
+        world.clerk.full_name,
+        world.clerk.email,
+        "Mario Rossi",  # in the text of the authority's opinion
+        "Via Garibaldi",
+    }
+    if rep is not None:
+        values |= {rep.full_name, rep.tax_code}
+    return {v for v in values if v}

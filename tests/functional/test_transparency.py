@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from tests.eventlog_support import MONCALIERI, SCIA, TORINO, VICINATO, build_log
+from tests.eventlog_support import MONCALIERI, SCIA, TORINO, VICINATO, build_log, personal_data
 from tests.factories import UserFactory
-from tests.integration.test_eventlog import personal_data
 
 # the test log is filed from January to March 2026: all of it is in the last 12 months
 TODAY = datetime(2026, 9, 30, 10, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portale.procedures.models import ProcedureEvent
 from portale.reports import eventlog
 from portale.reports.filters import ReportFilter
-from tests.eventlog_support import MONCALIERI, SCIA, TORINO, build_log
+from tests.eventlog_support import MONCALIERI, SCIA, TORINO, build_log, personal_data
 from tests.xes_check import attribute, check_xes
 
 YEAR = ReportFilter(date(2026, 1, 1), date(2026, 12, 31))
@@ -29,27 +29,6 @@ def xes_of(session, flt=YEAR):
 
 def ocel_of(session, flt=YEAR):
     return json.loads("".join(eventlog.write_ocel(session, flt)))
-
-
-def personal_data(world):
-    """Everything that names a company or a person in the test log."""
-    company = world.company
-    rep = company.representatives[0] if company.representatives else None
-    values = {
-        company.name,
-        company.tax_code,
-        company.vat_number,
-        company.pec,
-        world.submitter.full_name,
-        world.submitter.email,
-        world.clerk.full_name,
-        world.clerk.email,
-        "Mario Rossi",  # in the text of the authority's opinion
-        "Via Garibaldi",
-    }
-    if rep is not None:
-        values |= {rep.full_name, rep.tax_code}
-    return {v for v in values if v}
 
 
 def test_xes_has_one_trace_per_procedure_with_every_event_in_order(session, world):

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from portale.backoffice.models import ProcedureSummary
 from portale.reports import opendata
 from portale.reports.filters import ReportFilter
-from tests.eventlog_support import MONCALIERI, SCIA, TORINO, VICINATO, build_log
-from tests.integration.test_eventlog import personal_data
+from tests.eventlog_support import MONCALIERI, SCIA, TORINO, VICINATO, build_log, personal_data
 from tests.integration.test_report_stats import percentile_cont
 
 YEAR = ReportFilter(date(2026, 1, 1), date(2026, 12, 31))
