@@ -21,6 +21,8 @@ BLUEPRINTS = (
     "portale.backoffice.worklist_views:bp",
     "portale.backoffice.authority_views:bp",
     "portale.reports.views:bp",
+    "portale.reports.export_views:bp",
+    "portale.reports.public_views:bp",
     "portale.outbox.views:bp",
 )
 API_BLUEPRINTS = ("portale.api.views:blueprints", "portale.api.worklist:blueprints")
