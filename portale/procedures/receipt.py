@@ -30,7 +30,9 @@ STATIC = PROJECT_ROOT / "portale" / "static"
 
 
 def receipt_key(procedure: Procedure) -> str:
-    return f"receipts/{procedure.id}.pdf"
+    # The CUI's UUID, not the row id: an id can come back (SQLite after a rollback, a database
+    # restored behind its storage) and must never hand one procedure another's receipt.
+    return f"receipts/{procedure.cui_uuid}.pdf"
 
 
 @functools.cache
