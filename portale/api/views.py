@@ -32,5 +32,6 @@ def me() -> dict[str, Any]:
 def blueprints() -> list[Blueprint]:
     from portale.api import procedures
     from portale.api.dossier import blp as companies
+    from portale.api.reports import blp as reports
 
-    return [me_blp, companies, *procedures.blueprints()]
+    return [me_blp, companies, *procedures.blueprints(), reports]

@@ -415,6 +415,8 @@ def _backlog(
     for row in session.execute(running):
         code = row[0] if group_by else None
         series.setdefault(code, {})[int(row[-2])] = int(row[-1])
+    if not group_by:
+        series.setdefault(None, {})  # the total has a value every week, zero if nothing
     points = []
     for code in sorted(series, key=lambda c: c or ""):
         known, value = series[code], 0
@@ -607,3 +609,83 @@ __all__ = [
     "type_titles",
     "week_ends",
 ]
+
+
+# --- the filter's choices --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    types: list[tuple[str, str]]  # (code, title)
+    municipalities: list[tuple[str, str]]  # (ISTAT code, name): those an office serves
+    offices: list[tuple[int, str]]
+    authorities: list[tuple[int, str]]
+
+
+def filter_choices(session: Session) -> FilterChoices:
+    from portale.accounts.models import Office, office_municipality
+    from portale.reference.models import Municipality
+
+    return FilterChoices(
+        types=[
+            tuple(r)
+            for r in session.execute(
+                select(ProcedureType.code, ProcedureType.title).order_by(ProcedureType.title)
+            )
+        ],
+        municipalities=[
+            tuple(r)
+            for r in session.execute(
+                select(Municipality.istat_code, Municipality.name)
+                .join(
+                    office_municipality, office_municipality.c.istat_code == Municipality.istat_code
+                )
+                .distinct()
+                .order_by(Municipality.name)
+            )
+        ],
+        offices=[
+            tuple(r) for r in session.execute(select(Office.id, Office.name).order_by(Office.name))
+        ],
+        authorities=[
+            tuple(r)
+            for r in session.execute(select(Authority.id, Authority.name).order_by(Authority.name))
+        ],
+    )
+
+
+def unknown_choices(choices: FilterChoices, report: ReportFilter) -> dict[str, str]:
+    """Messages for filter values that name nothing known (a stale link, a typo)."""
+    from flask_babel import lazy_gettext as _l
+
+    errors: dict[str, str] = {}
+    checks = (
+        (
+            "tipo",
+            report.type_code,
+            {c for c, _t in choices.types},
+            _l("Tipo di procedimento sconosciuto."),
+        ),
+        (
+            "comune",
+            report.municipality,
+            {c for c, _n in choices.municipalities},
+            _l("Comune non servito da alcuno sportello."),
+        ),
+        (
+            "sportello",
+            report.office_id,
+            {i for i, _n in choices.offices},
+            _l("Sportello sconosciuto."),
+        ),
+        (
+            "ente",
+            report.authority_id,
+            {i for i, _n in choices.authorities},
+            _l("Ente sconosciuto."),
+        ),
+    )
+    for name, value, known, message in checks:
+        if value is not None and value not in known:
+            errors[name] = str(message)
+    return errors
