@@ -92,7 +92,7 @@ def line_chart(
     height: int = 260,
 ) -> Markup:
     """A line over labelled points (gaps where a value is missing)."""
-    left, top, right, bottom = 48, 16, 16, 44
+    left, top, right, bottom = 48, 16, 36, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = _open(width, height, title, desc)
     values = [v for _label, v in points if v is not None]

@@ -52,11 +52,16 @@ def as_of_from(args: Any) -> datetime:
 
 def read_filter(args: Any, as_of: datetime) -> tuple[ReportFilter | None, dict[str, str]]:
     """The filter of the query string, or the messages saying what is wrong with it."""
+    choices = services.filter_choices(db.session)
     try:
         report = parse_filter(args, today=local_date(as_of))
     except InvalidFilter as error:
-        return None, error.errors
-    errors = services.unknown_choices(services.filter_choices(db.session), report)
+        # say everything that is wrong at once: also the names that match nothing
+        named = ReportFilter(
+            as_of.date(), as_of.date(), args.get("tipo") or None, args.get("comune") or None
+        )
+        return None, {**services.unknown_choices(choices, named), **error.errors}
+    errors = services.unknown_choices(choices, report)
     return (None, errors) if errors else (report, {})
 
 
