@@ -8,7 +8,7 @@ links carry it, so a file holds exactly the rows that were on screen.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
@@ -136,7 +136,9 @@ def export_request() -> Response:
 @bp.get("/esportazioni/<int:export_id>")
 def export_status(export_id: int) -> str:
     export = exports.export_for(db.session, export_id, current_user.id) or abort(404)
-    return render_template("reports/export.html", export=export)
+    params = export.params or {}
+    period = [date.fromisoformat(params[k]) if params.get(k) else None for k in ("dal", "al")]
+    return render_template("reports/export.html", export=export, period=period)
 
 
 @bp.get("/esportazioni/<int:export_id>/scarica")
