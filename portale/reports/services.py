@@ -243,8 +243,7 @@ def overview(session: Session, report: ReportFilter, *, as_of: datetime | None =
         groups=[by_type[k] for k in sorted(by_type, key=lambda k: titles.get(k[0], k[0]))],
         total=total,
         weeks=weeks,
-        backlog=_backlog(session, report, weeks, [S.type_code])
-        + _backlog(session, report, weeks, []),
+        backlog=_with_total(_backlog(session, report, weeks, [S.type_code]), weeks),
         months=_months(session, report),
         opinions=opinion_rows(session, report, as_of),
     )
@@ -424,6 +423,15 @@ def _backlog(
             value = known.get(index, value)  # weeks with no change keep the running value
             points.append(BacklogPoint(end, code, value))
     return points
+
+
+def _with_total(points: list[BacklogPoint], weeks: list[date]) -> list[BacklogPoint]:
+    """Add the all-types series: the sum of the types' series, week by week (a few hundred
+    numbers; a second scan of the summary table would cost as much as the first)."""
+    total = dict.fromkeys(weeks, 0)
+    for point in points:
+        total[point.week_end] += point.open
+    return points + [BacklogPoint(week, None, total[week]) for week in weeks]
 
 
 def _months(session: Session, report: ReportFilter) -> list[MonthPoint]:
