@@ -88,6 +88,9 @@ def register_extensions(app: Flask) -> None:
     from portale.procedures import jobs as procedure_jobs
 
     procedure_jobs.register()
+    from portale.reports import exports as report_exports
+
+    report_exports.register()
     from portale.backoffice import notify
 
     notify.register()

@@ -32,5 +32,6 @@ def me() -> dict[str, Any]:
 def blueprints() -> list[Blueprint]:
     from portale.api import backoffice, procedures
     from portale.api.dossier import blp as companies
+    from portale.api.reports import blp as reports
 
-    return [me_blp, companies, *procedures.blueprints(), *backoffice.blueprints()]
+    return [me_blp, companies, *procedures.blueprints(), *backoffice.blueprints(), reports]

@@ -1,0 +1,49 @@
+"""Report exports that run as a job: who asked, for which filter, how far along, where the file is.
+
+A long export (the PDF report) is a :class:`ReportExport` row and an outbox job; the page that
+shows it polls the row's ``progress`` until ``status`` is done and the file is in storage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portale.db import Base, UTCDateTime, utcnow
+
+EXPORT_QUEUED = "queued"
+EXPORT_RUNNING = "running"
+EXPORT_DONE = "done"
+EXPORT_FAILED = "failed"
+EXPORT_FORMATS = ("pdf", "xlsx", "csv")
+
+
+class ReportExport(Base):
+    __tablename__ = "report_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    format: Mapped[str] = mapped_column(String(8))
+    # the filter's query-string parameters, so the file shows what the screen showed
+    params: Mapped[Any] = mapped_column(JSON)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=EXPORT_QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (EXPORT_DONE, EXPORT_FAILED)
+
+
+__all__ = ["ReportExport", "EXPORT_FORMATS"]
