@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "portale.outbox.models",
     "portale.backoffice.models",
     "portale.reports.models",
+    "portale.external.models",
 )
 
 

@@ -34,6 +34,8 @@ EVENT_LABELS = {
     "assigned": _l("Presa in carico"),
     "opinion_requested": _l("Parere richiesto all'ente"),
     "opinion_given": _l("Parere espresso dall'ente"),
+    "durc_checked": _l("DURC acquisito"),
+    "protocol_registered": _l("Registrata nel protocollo del Comune"),
 }
 
 
