@@ -17,6 +17,7 @@ from connectors import modi, ssu_schemas
 from connectors.base import (
     AuthorityDispatch,
     ConfigurationError,
+    ConnectorMalformedResponse,
     ConnectorRejected,
     DispatchReceipt,
 )
@@ -114,6 +115,10 @@ class SsuAuthorityConnector(AuthorityDispatch):
         response = request(
             self.client, "POST", url, breaker_name=self.identifier, content=payload, headers=headers
         )
+        content_type = response.headers.get("Content-Type", "")
+        if response.content and "json" not in content_type:
+            # The SSU answers 200 with no body or JSON: anything else is not the authority.
+            raise ConnectorMalformedResponse(f"{url}: unexpected {content_type or 'body'}")
         return DispatchReceipt(
             accepted=True,
             reference=response.headers.get("X-Request-Id") or key,

@@ -83,17 +83,19 @@ class FakeSsuAuthority:
         problems = ssu_schemas.errors(body, SCHEMAS.get(operation, ssu_schemas.ERROR))
         if operation != "retry" and problems:
             return self._error(400, "BAD_REQUEST", "; ".join(problems[:3]))
-        if self.behaviour.mode == "malformed":
-            return Response("<html>gateway</html>", status=200, mimetype="text/html")
         key = request.headers.get("Idempotency-Key", "") or claims.get("jti", "")
         self.received.append(Received(operation, body, key, claims))
         self.deliveries[key] = self.deliveries.get(key, 0) or 1
+        if self.behaviour.mode == "malformed":  # delivered, but the answer is a gateway's page
+            return Response("<html>gateway</html>", status=200, mimetype="text/html")
         return Response(status=200, headers={"X-Request-Id": f"et-{len(self.deliveries)}"})
 
-    def delivered(self, operation: str) -> list[dict[str, Any]]:
-        """Bodies delivered once per key, in arrival order."""
+    def delivered(self, operation: str, cui_uuid: str | None = None) -> list[dict[str, Any]]:
+        """Bodies delivered once per key, in arrival order (of one CUI if given)."""
         seen, out = set(), []
-        for item in self.received:
+        for item in list(self.received):
+            if cui_uuid and (item.body.get("cui") or {}).get("uuid") != cui_uuid:
+                continue
             if item.operation == operation and item.key not in seen:
                 seen.add(item.key)
                 out.append(item.body)

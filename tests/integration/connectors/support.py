@@ -77,8 +77,11 @@ def jobs_of(session, procedure, handler):
 
 
 def kinds(session, procedure):
+    from sqlalchemy import inspect
+
     session.expire_all()
-    return [e.kind for e in session.get(type(procedure), procedure.id).events]
+    # The identity survives a request that closed the session the procedure came from.
+    return [e.kind for e in session.get(type(procedure), inspect(procedure).identity[0]).events]
 
 
 def make_due(session, job):
