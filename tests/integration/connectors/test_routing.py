@@ -70,3 +70,15 @@ def test_a_filing_queues_its_dispatches_and_its_protocol_registration(
     [protocol] = jobs_of(session, procedure, PROTOCOL_JOB)
     assert dispatch.payload["authority"] == "ASL_R" and dispatch.connector == "pec"
     assert protocol.connector == "protocol" and procedure.cui_uuid in protocol.idempotency_key
+
+
+def test_the_demo_puts_the_asl_on_ssu_and_torino_on_the_protocol_system(session, fakes):
+    from portale.accounts.models import Authority, Office
+    from portale.demo import load_demo, wire_demo_fakes
+
+    load_demo(session)
+    wire_demo_fakes(session, fakes)
+    asl = session.query(Authority).filter_by(code="ASL_TO").one()
+    assert asl.channel == "ssu" and asl.ssu_endpoint == fakes.url("authority")
+    assert asl.ssu_public_key == fakes.authority_public_key
+    assert session.query(Office).filter_by(code="SUAP_TORINO").one().protocol_system == "protocol"
