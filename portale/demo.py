@@ -301,7 +301,8 @@ def serve(host: str, port: int, fakes: bool) -> None:
     if fakes and not current_app.config.get("CONNECTORS"):
         from connectors.fakes.server import start_fake_services
 
-        services = start_fake_services(host="127.0.0.1")
+        # The fakes listen on the ports right after the portal's (5001-5007 by default).
+        services = start_fake_services(host="127.0.0.1", base_port=port + 1)
         integrations.configure(current_app._get_current_object(), services.connector_settings())
         current_app.config["SSU_INBOUND"] = services.ssu_inbound(audience=f"http://{host}:{port}")
         wire_demo_fakes(db.session, services)
