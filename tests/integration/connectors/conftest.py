@@ -26,6 +26,7 @@ def healthy(fakes):
         fakes.authority.behaviour,
     ):
         behaviour.mode, behaviour.requests, behaviour.slow_seconds = "ok", 0, 3.0
+    fakes.pec.mode = "ok"
     fakes.authority.received.clear()
     fakes.authority.refused.clear()
     fakes.authority.deliveries.clear()

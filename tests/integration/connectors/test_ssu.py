@@ -188,7 +188,8 @@ def test_opinion_request_goes_out_on_ssu_and_by_pec_with_question_and_due_date(
     )
     drain(app)
     sent = {j.payload.get("opinion_id"): j for j in jobs_of(session, procedure, DISPATCH_JOB)}
-    assert sent[ssu_request.id].status == DONE and sent[pec_request.id].status == DONE
+    assert sent[ssu_request.id].status == DONE, sent[ssu_request.id].last_error
+    assert sent[pec_request.id].status == DONE, sent[pec_request.id].last_error
     assert len(wired.authority.delivered("send_instance", procedure.cui_uuid)) == 2
     [mail] = wired.pec.messages[before:]
     assert "Richiesta di parere" in mail["Subject"]

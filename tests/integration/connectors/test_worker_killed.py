@@ -68,7 +68,11 @@ def test_worker_killed_mid_job_loses_nothing_and_sends_nothing_twice(tmp_path, f
 
     first = _child(url, settings)
     try:
-        assert _wait(lambda: authority.behaviour.requests > requests_before), "no call made"
+        called = _wait(
+            lambda: authority.behaviour.requests > requests_before or first.poll() is not None,
+            60,
+        )
+        assert called and first.poll() is None, first.communicate(timeout=5)[1].decode()[-2000:]
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
