@@ -394,3 +394,13 @@ def test_authority_fetches_documents_with_hash_precondition_and_ranges(session, 
         headers={"If-Match": attachment.sha256},
     )
     assert anonymous.status_code == 401
+
+
+def test_without_configuration_the_callbacks_let_nobody_in(session, app, wired, filed, monkeypatch):
+    from portale.external import ssu_inbound_from_env
+
+    monkeypatch.setitem(app.config, "SSU_INBOUND", ssu_inbound_from_env(app.config, environ={}))
+    world, procedure, authority = filed
+    response = call(app, wired, "request_cdss", cui_of(procedure))
+    assert response.status_code == 503
+    assert "cdss_requested" not in kinds(session, procedure)
