@@ -16,6 +16,8 @@ import httpx
 import jsonschema
 import pytest
 import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 from connectors.fakes.server import _keypair
 from portale.backoffice import services as backoffice
@@ -72,9 +74,14 @@ def spec_validator(document: str, path: str, method: str = "post"):
     if root is None:
         pytest.skip("SSU specification not present beside the repository (shared/specs/ssu)")
     spec = yaml.safe_load((root / "openAPI" / document).read_text())
-    schema = spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
-    resolver = jsonschema.RefResolver("", spec)
-    return jsonschema.Draft7Validator(schema, resolver=resolver)
+    assert spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    pointer = (
+        f"/paths/{path.replace('/', '~1')}/{method}/requestBody/content/application~1json/schema"
+    )
+    # "#/components/..." references resolve against the whole OpenAPI document.
+    document = Resource.from_contents(spec, default_specification=DRAFT7)
+    registry = Registry().with_resource("urn:ssu-openapi", document)
+    return jsonschema.Draft7Validator({"$ref": f"urn:ssu-openapi#{pointer}"}, registry=registry)
 
 
 def assert_follows_spec(document, path, body):
