@@ -7,7 +7,7 @@ import base64
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from portale.extensions import db
 from portale.external import ssu_inbound as inbound
@@ -29,12 +29,40 @@ def _error(error: inbound.InboundError, extra: dict[str, str] | None = None) -> 
     )
 
 
+@bp.after_request
+def sign_response(response: Response) -> Response:
+    """Every answer carries the portal's ``Agid-JWT-Signature`` over its body, as the
+    specification's responses do, when the ``ssu`` connector has the portal's key."""
+    from connectors import modi
+    from portale.procedures.jobs import registry_for
+
+    enabled = {
+        c.identifier: c for c in registry_for(current_app.config).enabled("authority_dispatch")
+    }
+    adapter = enabled.get("ssu")
+    key = getattr(getattr(adapter, "vouchers", None), "private_key", None)
+    if not key or response.direct_passthrough:
+        return response
+    response.headers.update(
+        modi.sign(
+            response.get_data(),
+            private_key=key,
+            kid=adapter.vouchers.kid,
+            issuer=adapter.vouchers.client_id,
+            audience=g.get("ssu_client_id") or "ssu",
+            content_type=response.mimetype or "application/json",
+        )
+    )
+    return response
+
+
 def callback(operation: str) -> Response:
     raw = request.get_data(cache=True)
     try:
         authority = inbound.authenticate(
             db.session, body=raw, headers=request.headers, settings=_settings()
         )
+        g.ssu_client_id = authority.ssu_client_id
         try:
             body = json.loads(raw)
         except ValueError as error:
@@ -63,6 +91,7 @@ def document(cui_uuid: str, resource_id: str) -> Response:
         authority = inbound.authenticate(
             db.session, body=b"", headers=request.headers, settings=_settings()
         )
+        g.ssu_client_id = authority.ssu_client_id
         attachment = inbound.document_for(db.session, authority, cui_uuid, resource_id)
         inbound.check_precondition(request.headers.get("If-Match"), attachment.sha256)
         content = storage_from_config(current_app.config).read(attachment.storage_key)

@@ -19,6 +19,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from connectors import modi
 from connectors.fakes.server import _keypair
 from portale.backoffice import services as backoffice
 from portale.outbox import services as outbox
@@ -385,6 +386,11 @@ def test_authority_fetches_documents_with_hash_precondition_and_ranges(session, 
 
     whole = fetch()
     assert whole.status_code == 200 and base64.b64decode(whole.text) == PDF
+    # The answer is signed by the portal, for this authority.
+    claims = modi.verify(
+        whole.content, whole.headers, wired.public_key, audience=authority.ssu_client_id
+    )
+    assert claims["iss"] == "portale-demo"
     part = fetch(byte_range="bytes=0-3")
     assert part.status_code == 206 and base64.b64decode(part.text) == PDF[:4]
     assert part.headers["Content-Range"] == f"bytes 0-3/{len(PDF)}"
