@@ -75,6 +75,29 @@ def parse_manifest(xml_bytes: bytes) -> dict[str, Any]:
     }
 
 
+def _texts(manifest: dict[str, Any], request: dict[str, Any] | None) -> tuple[str, str]:
+    """Subject and body: a plain transmission, or a request for the authority's opinion."""
+    ref = f"{manifest['protocol']} - {manifest['title']} - CUI {manifest['cui']}"
+    what = (
+        f"la pratica {manifest['protocol']} ({manifest['title']}) "
+        f"dell'impresa {manifest['company']['name']}"
+    )
+    footer = "Il file manifest.xml elenca i dati e l'impronta SHA-256 di ogni allegato."
+    if request and request.get("kind") == "opinion_request":
+        due = "/".join(reversed(request["due_on"].split("-")))  # 2026-12-24 -> 24/12/2026
+        question = request.get("question") or "Si chiede il parere di competenza."
+        return (
+            f"SUAP - Richiesta di parere - Pratica {ref}",
+            f"RICHIESTA DI PARERE\n\nSi chiede il parere di competenza su {what}.\n\n"
+            f"Quesito: {question}\n"
+            f"Termine per il parere: {due}\n\n{footer}",
+        )
+    return (
+        f"SUAP - Pratica {ref}",
+        f"Si trasmette {what} per il parere di competenza.\n{footer}",
+    )
+
+
 class PecAuthorityConnector(AuthorityDispatch):
     identifier = "pec"
     label = "PEC (posta elettronica certificata)"
@@ -111,14 +134,8 @@ class PecAuthorityConnector(AuthorityDispatch):
             raise ConnectorRejected(f"authority {authority.get('code')} has no PEC address")
         manifest = instance["manifest"]
         documents = instance.get("documents", [])
-        message = self._message(
-            authority["pec"],
-            f"SUAP - Pratica {manifest['protocol']} - {manifest['title']} - CUI {manifest['cui']}",
-            f"Si trasmette la pratica {manifest['protocol']} ({manifest['title']}) "
-            f"dell'impresa {manifest['company']['name']} per il parere di competenza.\n"
-            "Il file manifest.xml elenca i dati e l'impronta SHA-256 di ogni allegato.",
-            idempotency_key,
-        )
+        subject, body = _texts(manifest, instance.get("request"))
+        message = self._message(authority["pec"], subject, body, idempotency_key)
         message.add_attachment(
             build_manifest(manifest, documents),
             maintype="application",

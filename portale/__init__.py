@@ -94,6 +94,9 @@ def register_extensions(app: Flask) -> None:
     from portale.backoffice import notify
 
     notify.register()
+    from portale import external
+
+    external.init_app(app)
     if app.config.get("CELERY_BROKER_URL"):
         from portale.outbox.celery_app import install_publisher, make_celery
 

@@ -242,6 +242,24 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     return [(spec.email, DEMO_PASSWORD, spec.role) for spec in DEMO_USERS]
 
 
+DEMO_SSU_AUTHORITY = "ASL_TO"
+DEMO_PROTOCOL_OFFICE = "SUAP_TORINO"
+
+
+def wire_demo_fakes(session: Session, services: Any) -> None:
+    """Point the demo at the fake services: the ASL answers on the SSU interface (with the
+    fake's credentials, new at each start) and Torino's SUAP registers filings in the fake
+    protocol system. Only for a demo database."""
+    authority = session.scalar(select(Authority).where(Authority.code == DEMO_SSU_AUTHORITY))
+    if authority is not None:
+        for key, value in services.authority_record().items():
+            setattr(authority, key, value)
+    office = session.scalar(select(Office).where(Office.code == DEMO_PROTOCOL_OFFICE))
+    if office is not None:
+        office.protocol_system = "protocol"
+    session.commit()
+
+
 @click.group("demo", help="Demo data: one login per role and a demo company.")
 def cli() -> None:
     pass
@@ -286,7 +304,8 @@ def load() -> None:
     "--fakes/--no-fakes",
     default=True,
     show_default=True,
-    help="Start the fake business register and VIES on loopback and use them.",
+    help="Start the fake services (business register, VIES, DURC, protocol, an SSU authority, "
+    "PEC) on loopback and use them.",
 )
 def serve(host: str, port: int, fakes: bool) -> None:
     """Serve the portal for the demo and print where to go and how to log in."""
@@ -298,10 +317,16 @@ def serve(host: str, port: int, fakes: bool) -> None:
     if fakes and not current_app.config.get("CONNECTORS"):
         from connectors.fakes.server import start_fake_services
 
-        services = start_fake_services(host="127.0.0.1")
+        # The fakes listen on the ports right after the portal's (5001-5007 by default).
+        services = start_fake_services(host="127.0.0.1", base_port=port + 1)
         integrations.configure(current_app._get_current_object(), services.connector_settings())
+        current_app.config["SSU_INBOUND"] = services.ssu_inbound(audience=f"http://{host}:{port}")
+        wire_demo_fakes(db.session, services)
         click.echo(f"  Fake business register (PDND): {services.url('register')}")
         click.echo(f"  Fake VIES: {services.url('vies')}")
+        click.echo(f"  Fake DURC On Line (PDND): {services.url('durc')}")
+        click.echo(f"  Fake protocol system of Torino: {services.url('protocol')}")
+        click.echo(f"  Fake ASL Città di Torino on SSU: {services.url('authority')}")
         click.echo("  Try onboarding with tax code 11850450013 (Pasticceria Rossi S.r.l.).")
 
     logins = [(spec.email, DEMO_PASSWORD, spec.role) for spec in DEMO_USERS]

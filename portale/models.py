@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "portale.backoffice.act_models",
     "portale.backoffice.worklist_models",
     "portale.reports.models",
+    "portale.external.models",
 )
 
 

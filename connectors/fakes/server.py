@@ -14,10 +14,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from connectors.fakes.services import BusinessRegisterService, PdndTokenService, ViesService
+from connectors.fakes.services import (
+    BusinessRegisterService,
+    DurcService,
+    PdndTokenService,
+    ProtocolService,
+    ViesService,
+)
 from connectors.fakes.smtp import MailboxHandler, start_smtp
+from connectors.fakes.ssu_authority import FakeSsuAuthority
 
 KID = "portale-demo-key"
+AUTHORITY_KID = "asl-to-demo-key"
+AUTHORITY_CLIENT_ID = "asl-to-ssu"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -45,6 +54,12 @@ class FakeServices:
     tokens: PdndTokenService
     register: BusinessRegisterService
     vies: ViesService
+    durc: DurcService
+    protocol: ProtocolService
+    authority: FakeSsuAuthority
+    public_key: str = ""
+    voucher_public_key: str = ""
+    authority_public_key: str = ""
     pec: MailboxHandler | None = None
     smtp: Any = None
     servers: dict[str, BaseWSGIServer] = field(default_factory=dict)
@@ -65,12 +80,47 @@ class FakeServices:
                 "timeout": "2",
             },
             "vies": {"base_url": self.url("vies"), "timeout": "2"},
+            "durc": {
+                "base_url": self.url("durc"),
+                "token_url": token_url,
+                "audience": token_url,
+                "client_id": "portale-demo",
+                "kid": KID,
+                "private_key": self.private_key,
+                "timeout": "2",
+            },
+            "protocol": {"base_url": self.url("protocol"), "token": "demo-protocol-token"},
+            "ssu": {
+                "token_url": token_url,
+                "audience": token_url,
+                "client_id": "portale-demo",
+                "kid": KID,
+                "private_key": self.private_key,
+                "timeout": "2",
+            },
             "pec": {
                 "host": self.host,
                 "port": str(self.smtp.port),
                 "sender": "suap@pec.portale.esempio.it",
                 "timeout": "5",
             },
+        }
+
+    def ssu_inbound(self, audience: str | None = None) -> dict[str, Any]:
+        """The portal's settings to verify authorities' callbacks (``SSU_INBOUND``)."""
+        return {
+            "voucher_public_key": self.voucher_public_key,
+            "voucher_issuer": PdndTokenService.ISSUER,
+            "audience": audience,
+        }
+
+    def authority_record(self) -> dict[str, Any]:
+        """What the portal's ``Authority`` row needs to talk to the fake authority."""
+        return {
+            "channel": "ssu",
+            "ssu_endpoint": self.url("authority"),
+            "ssu_client_id": AUTHORITY_CLIENT_ID,
+            "ssu_public_key": self.authority_public_key,
         }
 
     def environ(self) -> dict[str, str]:
@@ -80,6 +130,17 @@ class FakeServices:
                 env[f"PORTALE_CONNECTOR_{identifier.upper()}_{key.upper()}"] = str(value)
         return env
 
+    def stop_service(self, name: str) -> None:
+        """Take one service off the network (connections are refused) until restarted."""
+        server = self.servers[name]
+        server.shutdown()
+        server.server_close()
+
+    def restart_service(self, name: str) -> None:
+        """Bring a stopped service back on the same port."""
+        old = self.servers[name]
+        self.servers[name] = _serve(name, self.host, old.server_port, old.app)
+
     def stop(self) -> None:
         if self.smtp is not None:
             self.smtp.stop()
@@ -88,16 +149,53 @@ class FakeServices:
             server.server_close()
 
 
+def _serve(name: str, host: str, port: int, app: Any) -> BaseWSGIServer:
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    server.allow_reuse_address = True
+    threading.Thread(target=server.serve_forever, name=f"fake-{name}", daemon=True).start()
+    return server
+
+
 def start_fake_services(host: str = "127.0.0.1", base_port: int = 0) -> FakeServices:
     private, public = _keypair()
-    tokens = PdndTokenService({KID: public}, audience="")
-    fakes = FakeServices(host, private, tokens, BusinessRegisterService(tokens), ViesService())
-    apps = {"pdnd": tokens, "register": fakes.register, "vies": fakes.vies}
+    voucher_private, voucher_public = _keypair()
+    authority_private, authority_public = _keypair()
+    tokens = PdndTokenService(
+        {KID: public, AUTHORITY_KID: authority_public},
+        audience="",
+        voucher_private_key=voucher_private,
+    )
+    authority = FakeSsuAuthority(
+        tokens,
+        portal_public_key=public,
+        private_key=authority_private,
+        client_id=AUTHORITY_CLIENT_ID,
+        kid=AUTHORITY_KID,
+    )
+    fakes = FakeServices(
+        host,
+        private,
+        tokens,
+        BusinessRegisterService(tokens),
+        ViesService(),
+        DurcService(tokens),
+        ProtocolService(),
+        authority,
+        public_key=public,
+        voucher_public_key=voucher_public,
+        authority_public_key=authority_public,
+    )
+    apps = {
+        "pdnd": tokens,
+        "register": fakes.register,
+        "vies": fakes.vies,
+        "durc": fakes.durc,
+        "protocol": fakes.protocol,
+        "authority": authority,
+    }
     for offset, (name, app) in enumerate(apps.items()):
-        port = base_port + offset if base_port else 0
-        server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-        fakes.servers[name] = server
-        threading.Thread(target=server.serve_forever, name=f"fake-{name}", daemon=True).start()
+        fakes.servers[name] = _serve(name, host, base_port + offset if base_port else 0, app)
     tokens.audience = fakes.url("pdnd") + "/token.oauth2"
+    authority.base_url = fakes.url("authority")
     fakes.smtp, fakes.pec = start_smtp(host, base_port + len(apps) if base_port else 0)
     return fakes

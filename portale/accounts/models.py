@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portale.db import Base, UTCDateTime, utcnow
@@ -45,6 +45,8 @@ class Office(Base):
     pec: Mapped[str | None] = mapped_column(String(254))
     # Terms count Saturday as an ordinary day unless the office's configuration says otherwise.
     saturday_is_holiday: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Identifier of the protocol connector (e.g. "protocol") that registers its filings, if any.
+    protocol_system: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     municipalities: Mapped[list[Municipality]] = relationship(
         secondary=office_municipality, order_by=Municipality.name
@@ -68,6 +70,10 @@ class Authority(Base):
     # How opinion requests reach it: "ssu" (national REST interface) or "pec" (certified mail).
     channel: Mapped[str] = mapped_column(String(16), default="pec")
     ssu_endpoint: Mapped[str | None] = mapped_column(String(400))
+    # Who it is on the SSU interface: the PDND client id its vouchers carry, and the public key
+    # (PEM) that verifies its Agid-JWT-Signature on callbacks.
+    ssu_client_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    ssu_public_key: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __str__(self) -> str:

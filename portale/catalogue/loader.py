@@ -280,6 +280,7 @@ def normalise(raw: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         **(spec.get("integration") or {}),
     }
     spec.setdefault("authorities", [])
+    spec.setdefault("durc", False)
     spec.setdefault("fees", [])
     for key in ("title", "description", "local_rules"):
         _flatten_text(spec, key)

@@ -406,3 +406,23 @@ def jobs_for_procedure(session: Session, procedure_id: int) -> list[OutboxJob]:
             select(OutboxJob).where(OutboxJob.procedure_id == procedure_id).order_by(OutboxJob.id)
         )
     )
+
+
+def resend(session: Session, job_id: int) -> OutboxJob | None:
+    """Run a job again at once, even a finished one, because the remote system asked for a
+    retransmission (SSU ``retry``). The payload counts retransmissions, so handlers can give
+    the remote system a new key for what is meant to be delivered again. Commits."""
+    job = session.get(OutboxJob, job_id)
+    if job is None or job.status == RUNNING:
+        return job
+    old = job.status
+    payload = dict(job.payload or {})
+    payload["retransmission"] = int(payload.get("retransmission", 0)) + 1
+    job.payload = payload
+    job.status = QUEUED
+    job.next_attempt_at = utcnow()
+    job.done_at = None
+    job.max_attempts = max(job.max_attempts, job.attempts + 3)
+    _notify(session, job, old)
+    session.commit()
+    return job

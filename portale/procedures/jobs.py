@@ -23,6 +23,8 @@ from portale.procedures.models import Procedure
 from portale.procedures.routing import DISPATCH_JOB
 from portale.procedures.services import RECEIPT_JOB
 
+OPINION_REQUEST_MESSAGE = "opinion_request"
+
 
 def render_and_send_receipt(ctx: JobContext) -> dict[str, Any]:
     from portale.extensions import db
@@ -65,7 +67,41 @@ def registry_for(config: dict[str, Any]) -> ConnectorRegistry:
     return _registry(key)
 
 
+def _dispatch_adapter(ctx: JobContext, authority: Any) -> AuthorityDispatch:
+    channel = authority.channel
+    registry = registry_for(ctx.config)
+    adapter = registry.get(channel) if channel in registry.identifiers() else None
+    if (
+        adapter is None
+        or not isinstance(adapter, AuthorityDispatch)
+        or adapter not in registry.enabled("authority_dispatch")
+    ):
+        # Waits (and shows as failing to the administrator) until the channel is configured.
+        raise ConnectorUnavailable(f"channel {channel!r} for {authority.code} is not configured")
+    return adapter
+
+
+def _opinion_request(session: Session, opinion_id: int | None) -> dict[str, Any] | None:
+    from portale.backoffice.models import OpinionRequest
+
+    opinion = session.get(OpinionRequest, opinion_id) if opinion_id else None
+    if opinion is None:
+        return None
+    return {
+        "kind": "opinion_request",
+        "opinion_id": opinion.id,
+        "question": opinion.question or "",
+        "due_on": opinion.due_on.isoformat(),
+    }
+
+
 def send_to_authority(ctx: JobContext) -> dict[str, Any]:
+    """Send a procedure (``send_instance``), an opinion request or a notice to an authority.
+
+    An opinion request travels as the instance itself with the question and due date (on SSU
+    the authority answers with ``send_conclusions``). After an SSU ``retry`` the job runs
+    again with a new key, because the authority asked for the message to be delivered again.
+    """
     from portale.accounts.models import Authority
     from portale.extensions import db
     from portale.procedures.ssu import instance_descriptor
@@ -76,21 +112,24 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
         authority = session.query(Authority).filter_by(code=ctx.payload["authority"]).one_or_none()
         if procedure is None or authority is None:
             return {"skipped": "procedure or authority gone"}
-        channel = authority.channel
-        registry = registry_for(ctx.config)
-        adapter = registry.get(channel) if channel in registry.identifiers() else None
-        if (
-            adapter is None
-            or not isinstance(adapter, AuthorityDispatch)
-            or adapter not in registry.enabled("authority_dispatch")
-        ):
-            # Waits (and shows as failing to the administrator) until the channel is configured.
-            raise ConnectorUnavailable(
-                f"channel {channel!r} for {authority.code} is not configured"
-            )
+        adapter = _dispatch_adapter(ctx, authority)
+        message = ctx.payload.get("message", "send_instance")
+        key = ctx.idempotency_key
+        if ctx.payload.get("retransmission"):
+            key = f"{key}:retransmission:{ctx.payload['retransmission']}"
         descriptor = instance_descriptor(procedure)
-        receipt = adapter.send_instance(
-            {
+        if message == "notify":
+            receipt = adapter.notify(
+                descriptor["cui"],
+                {
+                    **(ctx.payload.get("event") or {}),
+                    "endpoint": authority.ssu_endpoint,
+                    "pec": authority.pec,
+                },
+                idempotency_key=key,
+            )
+        else:
+            instance = {
                 "descriptor": descriptor,
                 "authority": {
                     "code": authority.code,
@@ -99,10 +138,11 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
                 },
                 "manifest": manifest(procedure),
                 "documents": documents(procedure, ctx.config),
-            },
-            idempotency_key=ctx.idempotency_key,
-        )
-        return {"accepted": receipt.accepted, "reference": receipt.reference}
+            }
+            if message == OPINION_REQUEST_MESSAGE:
+                instance["request"] = _opinion_request(session, ctx.payload.get("opinion_id"))
+            receipt = adapter.send_instance(instance, idempotency_key=key)
+        return {"accepted": receipt.accepted, "reference": receipt.reference, "message": message}
     finally:
         session.close()
 
@@ -142,6 +182,9 @@ def documents(procedure: Procedure, config: dict[str, Any]) -> list[dict[str, An
             "slot": a.slot,
             "mime_type": a.mime_type,
             "content": storage.read(a.storage_key),
+            "sha256": a.sha256,
+            # What the authority asks for at /instance/{cui_uuid}/document/{resource_id}.
+            "resource_id": f"att-{a.id}",
         }
         for a in procedure.attachments
     ]

@@ -42,7 +42,9 @@ EVENT_LABELS = {
     "prohibition_ordered": _l("Divieto di prosecuzione dell'attività"),
     "scia_window_closed": _l("Periodo di controllo della SCIA concluso"),
     "act_issued": _l("Atto emesso"),
-    "authority_integration_request": _l("Un ente chiede integrazioni"),
+    # connectors (DURC, municipal protocol, authorities on SSU)
+    "durc_checked": _l("DURC acquisito"),
+    "protocol_registered": _l("Registrata nel protocollo del Comune"),
 }
 
 

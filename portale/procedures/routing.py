@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portale.accounts.models import Authority
+from portale.accounts.models import Authority, Office
 from portale.db import Base
 from portale.outbox.services import enqueue
 
@@ -77,8 +77,17 @@ def route(
     return Route(office_id, authorities, rule.id if rule else None)
 
 
+DURC_JOB = "durc.check"
+PROTOCOL_JOB = "protocol.register"
+
+
 def queue_dispatches(session: Session, procedure: Any, authorities: tuple[Authority, ...]) -> None:
-    """One job per authority, in the caller's transaction; the key makes a retry send nothing twice."""
+    """One job per authority, in the caller's transaction; the key makes a retry send nothing twice.
+
+    With them go the filing's other calls outward: the registration in the office's protocol
+    system when it has one, and the DURC check when the procedure type asks for it.
+    """
+    queue_filing_jobs(session, procedure)
     for authority in authorities:
         enqueue(
             session,
@@ -86,5 +95,29 @@ def queue_dispatches(session: Session, procedure: Any, authorities: tuple[Author
             {"procedure_id": procedure.id, "authority": authority.code},
             idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:send_instance",
             connector=authority.channel,
+            procedure_id=procedure.id,
+        )
+
+
+def queue_filing_jobs(session: Session, procedure: Any) -> None:
+    spec = procedure.type_version.spec or {}
+    if spec.get("durc"):
+        enqueue(
+            session,
+            DURC_JOB,
+            {"procedure_id": procedure.id},
+            idempotency_key=f"durc:{procedure.cui_uuid}",
+            connector="durc",
+            procedure_id=procedure.id,
+        )
+    office = session.get(Office, procedure.office_id)
+    system = office.protocol_system if office is not None else None
+    if system:
+        enqueue(
+            session,
+            PROTOCOL_JOB,
+            {"procedure_id": procedure.id, "system": system},
+            idempotency_key=f"protocol:{system}:{procedure.cui_uuid}",
+            connector=system,
             procedure_id=procedure.id,
         )
