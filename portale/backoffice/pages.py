@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from portale.procedures import formbuilder
 from portale.procedures import services as filing
 from portale.procedures.models import Procedure
 from portale.procedures.routing import DISPATCH_JOB
+from portale.reference.models import Municipality
 
 
 @dataclass(frozen=True)
@@ -33,31 +35,83 @@ class DossierRow:
         return self.then != self.now
 
 
-def _show(value: Any) -> str:
+def _dates(row: dict[str, Any]) -> str:
+    start, until = row.get("valid_from"), row.get("valid_until")
+    if start and until:
+        return str(_l("dal %(start)s al %(until)s", start=start, until=until))
+    if start:
+        return str(_l("dal %(start)s", start=start))
+    return str(_l("fino al %(until)s", until=until)) if until else ""
+
+
+def _part_row(part: str, row: dict[str, Any], names: dict[str, str]) -> str:
+    """One premises, activity, representative or title as a person reads it."""
+    if part == "local_units":
+        place = " ".join(
+            x
+            for x in (
+                row.get("postcode"),
+                names.get(row.get("municipality") or "", row.get("municipality")),
+            )
+            if x
+        )
+        text = f"{row.get('name')} — {row.get('street')}, {place}"
+        if row.get("ateco_code"):
+            text += f" · ATECO {row['ateco_code']}"
+        return text if row.get("active", True) else f"{text} ({_l('cessata')})"
+    if part == "activities":
+        return f"ATECO {row.get('ateco_code')}" + (
+            f" ({_l('prevalente')})" if row.get("primary") else ""
+        )
+    if part == "representatives":
+        return f"{row.get('full_name')} ({row.get('tax_code')}) — {row.get('role')}"
+    if part == "titles":
+        bits = [
+            row.get("kind"),
+            row.get("number") and f"n. {row['number']}",
+            row.get("issuer"),
+            _dates(row),
+        ]
+        return ", ".join(str(b) for b in bits if b)
+    return ", ".join(str(v) for k, v in row.items() if k != "id" and v not in (None, ""))
+
+
+def _show(value: Any, part: str = "", names: dict[str, str] | None = None) -> str:
+    names = names or {}
     if value in (None, "", [], {}):
         return "—"
     if isinstance(value, list):
-        rows = []
-        for item in value:
-            if isinstance(item, dict):
-                rows.append(
-                    ", ".join(str(v) for k, v in item.items() if k != "id" and v not in (None, ""))
-                )
-            else:
-                rows.append(str(item))
-        return "; ".join(rows)
+        return "; ".join(
+            _part_row(part, item, names) if isinstance(item, dict) else str(item) for item in value
+        )
+    if part == "office_municipality":
+        return names.get(str(value), str(value))
     return str(value)
 
 
-def dossier_rows(procedure: Procedure) -> list[DossierRow]:
+def dossier_rows(session: Session, procedure: Procedure) -> list[DossierRow]:
     then = procedure.dossier_snapshot or {}
     now = serialise_company(procedure.company)
+    codes = {then.get("office_municipality"), now.get("office_municipality")}
+    for snapshot in (then, now):
+        codes.update(u.get("municipality") for u in snapshot.get("local_units") or [])
+    names = dict(
+        session.execute(
+            select(Municipality.istat_code, Municipality.name).where(
+                Municipality.istat_code.in_([c for c in codes if c])
+            )
+        ).all()
+    )
     rows = [
-        DossierRow(str(label), _show(then.get(k)), _show(now.get(k)))
+        DossierRow(str(label), _show(then.get(k), k, names), _show(now.get(k), k, names))
         for k, label in COMPANY_LABELS.items()
     ]
     for part, label in PART_LABELS.items():
-        rows.append(DossierRow(str(label), _show(then.get(part)), _show(now.get(part))))
+        rows.append(
+            DossierRow(
+                str(label), _show(then.get(part), part, names), _show(now.get(part), part, names)
+            )
+        )
     return rows
 
 
@@ -88,7 +142,7 @@ def page(session: Session, procedure: Procedure, now: datetime) -> dict[str, Any
         "clock": bo.clock_of(session, procedure, now, events=events),
         "answers": answers_of(session, procedure),
         "slot_labels": slot_labels(procedure),
-        "dossier": dossier_rows(procedure),
+        "dossier": dossier_rows(session, procedure),
         "dispatches": list(
             session.scalars(
                 select(OutboxJob)

@@ -271,3 +271,22 @@ def test_a_bad_number_of_days_is_refused_next_to_the_field(client, login_as, fil
     assert response.status_code == 422 and "Firma mancante" in html
     assert "request_correction-days-error" in html and "numero di giorni valido" in html
     assert fresh(filed.pid).state == lc.PRESENTED
+
+
+def test_dossier_comparison_reads_as_text_and_flags_what_changed(client, login_as, session, filed):
+    from portale.reference.models import Municipality
+
+    unit = filed.company.local_units[0]
+    unit.street = "Via Roma 1"  # the company moved its premises after filing
+    session.commit()
+    town = session.get(Municipality, unit.municipality).name
+    login_as(filed.clerk)
+    html = client.get(f"/scrivania/pratiche/{filed.pid}").get_data(as_text=True)
+    table = html[
+        html.index('id="dossier"') if 'id="dossier"' in html else html.index("Fascicolo") :
+    ]
+    table = table[: table.index("</table>")]
+    place = f"{unit.postcode} {town}"
+    assert f"Via Garibaldi 10, {place}" in table and f"Via Roma 1, {place}" in table
+    assert "True" not in table and "False" not in table and unit.municipality not in table
+    assert table.count("cambiato") == 1
