@@ -147,7 +147,70 @@ def perform(
     kind = lc.ACTION_EVENT.get(action, target)
     event = record(session, procedure, kind, actor_id=actor_id, payload=payload, now=now)
     procedure.state = target
+    if target in lc.FINAL_STATES:
+        queue_conclusion_notices(session, procedure, target)
     return event
+
+
+# SSU ``notify`` events (et_to_bo.yaml) for the final states an authority is told about.
+SSU_NOTIFY_EVENT = {
+    lc.ENDED_BY_PROCEEDING_TIME_EXPIRED: "end_by_proceeding_time_expired",
+    lc.ENDED_BY_INTEGRATION_TIMES_EXPIRED: "end_by_integration_times_expired",
+    lc.ENDED_BY_SUBMITTER_CANCEL_REQUESTED: "end_by_submitter_cancel_requested",
+    lc.ENDED_BY_SUSPENSION_REQUESTED: "end_by_suspension_requested",
+    lc.ENDED_BY_POSITIVE_OUTCOME: "end_by_positive_outcome",
+    lc.ENDED_BY_NEGATIVE_OUTCOME: "end_by_negative_outcome",
+}
+# Outcomes whose notice carries the act (the job adds it once the act exists).
+SSU_OUTCOME_EVENTS = frozenset(
+    {"end_by_suspension_requested", "end_by_positive_outcome", "end_by_negative_outcome"}
+)
+
+
+def involved_authorities(session: Session, procedure: Procedure) -> list[Authority]:
+    """Authorities the procedure was sent to or consulted on."""
+    from portale.outbox.models import OutboxJob
+
+    codes = {
+        (job.payload or {}).get("authority")
+        for job in session.scalars(
+            select(OutboxJob).where(
+                OutboxJob.procedure_id == procedure.id, OutboxJob.handler == DISPATCH_JOB
+            )
+        )
+    }
+    consulted = select(OpinionRequest.authority_id).where(
+        OpinionRequest.procedure_id == procedure.id
+    )
+    return list(
+        session.scalars(
+            select(Authority)
+            .where((Authority.code.in_([c for c in codes if c])) | Authority.id.in_(consulted))
+            .order_by(Authority.code)
+        )
+    )
+
+
+def queue_conclusion_notices(session: Session, procedure: Procedure, state: str) -> None:
+    """Tell every involved authority how the procedure ended (SSU ``notify`` or PEC), through
+    the outbox in the caller's transaction."""
+    event = SSU_NOTIFY_EVENT.get(state)
+    if event is None:
+        return
+    for authority in involved_authorities(session, procedure):
+        enqueue(
+            session,
+            DISPATCH_JOB,
+            {
+                "procedure_id": procedure.id,
+                "authority": authority.code,
+                "message": "notify",
+                "event": {"event": event, "text": state_label(state)},
+            },
+            idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:notify:{event}",
+            connector=authority.channel,
+            procedure_id=procedure.id,
+        )
 
 
 def refresh(session: Session, procedure: Procedure, now: datetime | None = None) -> Summary:

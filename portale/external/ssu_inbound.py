@@ -242,21 +242,24 @@ HANDLERS = {
 
 def document_for(
     session: Session, authority: Authority, cui_uuid: str, resource_id: str
-) -> Attachment:
+) -> Any:
+    """The attachment (``att-<id>``) or act (``act-<id>``) of a procedure the authority was
+    consulted on: anything with ``sha256`` and ``storage_key``."""
+    from portale.backoffice.act_models import Act
+
     procedure = consulted_procedure(session, authority, cui_uuid)
-    number = resource_id.removeprefix("att-")
-    attachment = (
+    kind, _, number = resource_id.partition("-")
+    model = {"att": Attachment, "act": Act}.get(kind)
+    document = (
         session.scalar(
-            select(Attachment).where(
-                Attachment.id == int(number), Attachment.procedure_id == procedure.id
-            )
+            select(model).where(model.id == int(number), model.procedure_id == procedure.id)
         )
-        if number.isdigit()
+        if model is not None and number.isdigit()
         else None
     )
-    if attachment is None:
+    if document is None:
         raise InboundError(404, "NOT_FOUND", "no such document")
-    return attachment
+    return document
 
 
 def check_precondition(if_match: str | None, sha256: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import AuthorityDispatch, ConnectorUnavailable
@@ -123,6 +124,7 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
                 descriptor["cui"],
                 {
                     **(ctx.payload.get("event") or {}),
+                    **_outcome_resource(session, procedure, ctx.payload.get("event") or {}),
                     "endpoint": authority.ssu_endpoint,
                     "pec": authority.pec,
                 },
@@ -145,6 +147,25 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
         return {"accepted": receipt.accepted, "reference": receipt.reference, "message": message}
     finally:
         session.close()
+
+
+def _outcome_resource(
+    session: Session, procedure: Procedure, event: dict[str, Any]
+) -> dict[str, Any]:
+    """The act an outcome notice refers to, as an SSU resource the authority can fetch."""
+    from portale.backoffice.act_models import Act
+    from portale.backoffice.services import SSU_OUTCOME_EVENTS
+
+    if event.get("event") not in SSU_OUTCOME_EVENTS:
+        return {}
+    act = session.scalar(
+        select(Act).where(Act.procedure_id == procedure.id).order_by(Act.id.desc()).limit(1)
+    )
+    if act is None:
+        # The act is issued in the same use case as the decision; if it is not there yet,
+        # wait for it rather than tell the authority an outcome it cannot read.
+        raise ConnectorUnavailable("the act of the outcome is not issued yet")
+    return {"resource_id": f"act-{act.id}", "hash": act.sha256, "alg_hash": "S256"}
 
 
 def manifest(procedure: Procedure) -> dict[str, Any]:

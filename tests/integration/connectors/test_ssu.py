@@ -25,7 +25,7 @@ from portale.backoffice import services as backoffice
 from portale.outbox import services as outbox
 from portale.outbox.models import DONE, GIVEN_UP, RETRYING
 from portale.procedures.routing import DISPATCH_JOB
-from tests.factories import AuthorityFactory
+from tests.factories import AuthorityFactory, UserFactory
 from tests.integration.connectors.support import (
     drain,
     file_with,
@@ -122,7 +122,7 @@ def test_notify_follows_the_spec(session, app, wired, filed):
             "procedure_id": procedure.id,
             "authority": authority.code,
             "message": "notify",
-            "event": {"event": "end_by_positive_outcome"},
+            "event": {"event": "end_by_submitter_cancel_requested"},
         },
         idempotency_key=f"notify:{procedure.cui_uuid}",
         connector="ssu",
@@ -131,8 +131,39 @@ def test_notify_follows_the_spec(session, app, wired, filed):
     session.commit()
     drain(app)
     [notice] = [r for r in wired.authority.received if r.operation == "notify"]
-    assert notice.body["event"] == "end_by_positive_outcome"
+    assert notice.body["event"] == "end_by_submitter_cancel_requested"
     assert_follows_spec("et_to_bo.yaml", "/notify", notice.body)
+
+
+def test_the_outcome_notice_names_the_act_and_the_authority_fetches_it(session, app, wired, filed):
+    from portale.backoffice import decisions
+    from portale.storage import storage_from_config
+
+    world, procedure, authority = filed
+    clerk = UserFactory(roles=("clerk",), office_id=world.office.id)
+    # A SCIA whose activity the office prohibits within the control window.
+    act = decisions.prohibit(
+        session,
+        storage_from_config(app.config),
+        procedure,
+        actor=clerk,
+        motivation="Requisiti igienico-sanitari non rispettati",
+    )
+    drain(app)
+    [notice] = [r for r in wired.authority.received if r.operation == "notify"]
+    assert notice.body["event"] == "end_by_negative_outcome"
+    assert notice.body["resource_id"] == f"act-{act.id}" and notice.body["hash"] == act.sha256
+    assert_follows_spec("et_to_bo.yaml", "/notify", notice.body)
+    fetched = wired.authority.fetch_document(
+        PORTAL,
+        procedure.cui_uuid,
+        notice.body["resource_id"],
+        voucher=voucher(wired),
+        client=portal_client(app),
+        if_match=notice.body["hash"],
+    )
+    assert fetched.status_code == 200
+    assert base64.b64decode(fetched.text) == storage_from_config(app.config).read(act.storage_key)
 
 
 def test_an_authority_down_makes_the_dispatch_wait_then_complete_on_the_timeline(
