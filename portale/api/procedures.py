@@ -15,7 +15,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import fields
-from sqlalchemy import select
 
 from portale.api.auth import ApiError, TokenBlueprint, current_api_user
 from portale.api.schemas import ItalianSchema
@@ -359,16 +358,11 @@ def submit(draft_id: int) -> Any:
             ),
         )
     user = current_api_user()
-    draft = _get_draft(draft_id)
+    _get_draft(draft_id)  # 404 unless the caller may work on this draft
     # Keys are scoped to the client's account, so two clients cannot collide.
     scoped_key = f"api:{user.id}:{key}"
-    repeated = (
-        draft.procedure_id is not None
-        or db.session.scalar(select(Procedure.id).where(Procedure.idempotency_key == scoped_key))
-        is not None
-    )
     try:
-        procedure = filing.submit_procedure(
+        procedure, created = filing.file_draft(
             db.session,
             storage_from_config(current_app.config),
             draft_id,
@@ -381,7 +375,8 @@ def submit(draft_id: int) -> Any:
             _("La pratica non può essere presentata: controlla i campi indicati."),
             errors=error.errors,
         ) from None
-    return _procedure(procedure), 200 if repeated else 201
+    # 200 whenever this request did not file it: a repeat, or a concurrent twin that won.
+    return _procedure(procedure), 201 if created else 200
 
 
 # --- procedures ------------------------------------------------------------------------------

@@ -240,9 +240,7 @@ HANDLERS = {
 }
 
 
-def document_for(
-    session: Session, authority: Authority, cui_uuid: str, resource_id: str
-) -> Any:
+def document_for(session: Session, authority: Authority, cui_uuid: str, resource_id: str) -> Any:
     """The attachment (``att-<id>``) or act (``act-<id>``) of a procedure the authority was
     consulted on: anything with ``sha256`` and ``storage_key``."""
     from portale.backoffice.act_models import Act

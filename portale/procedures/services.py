@@ -445,9 +445,26 @@ def submit_procedure(
     idempotency_key: str,
     now: datetime | None = None,
 ) -> Procedure:
+    """File the draft (see :func:`file_draft`); the procedure, new or filed before."""
+    procedure, _created = file_draft(
+        session, storage, draft_id, actor=actor, idempotency_key=idempotency_key, now=now
+    )
+    return procedure
+
+
+def file_draft(
+    session: Session,
+    storage: AbstractStorage,
+    draft_id: int,
+    *,
+    actor: User,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> tuple[Procedure, bool]:
     """File the draft: CUI, protocol number, events, dossier write-back, receipt.
 
-    Idempotent: a repeated ``idempotency_key`` (double click, refresh, retry) returns the
+    Returns the procedure and whether this call filed it (``False`` when an earlier or a
+    concurrent call with the same key, or an earlier submission of the draft, did). Idempotent: a repeated ``idempotency_key`` (double click, refresh, retry) returns the
     procedure filed the first time, and so does submitting a draft already filed. The receipt is
     rendered, stored and e-mailed by an outbox job (:data:`RECEIPT_JOB`) queued with the filing.
     """
@@ -458,10 +475,10 @@ def submit_procedure(
         )
     existing = _procedure_by_key(session, actor, idempotency_key)
     if existing is not None:
-        return existing
+        return existing, False
     draft = get_draft(session, actor, draft_id)
     if draft.procedure_id is not None:
-        return procedure_for(session, actor, draft.procedure_id)
+        return procedure_for(session, actor, draft.procedure_id), False
 
     clean, errors = validate_draft(session, draft)
     if errors:
@@ -516,7 +533,7 @@ def submit_procedure(
         # PostgreSQL: the same key being filed by another instance makes this INSERT wait for
         # it, then fail on the unique key. Give back the numbers taken and answer with its
         # procedure (found by the production check: two instances, the same Idempotency-Key).
-        return _lost_race(session, actor, idempotency_key)
+        return _lost_race(session, actor, idempotency_key), False
 
     declared = _declared_dossier_values(spec, draft, clean, company, unit)
     if declared:
@@ -571,8 +588,8 @@ def submit_procedure(
         session.commit()
     except IntegrityError:
         # Another request with the same key won the race: answer with its procedure.
-        return _lost_race(session, actor, idempotency_key)
-    return procedure
+        return _lost_race(session, actor, idempotency_key), False
+    return procedure, True
 
 
 def _lost_race(session: Session, actor: User, key: str) -> Procedure:

@@ -202,6 +202,7 @@ def test_the_same_key_submitted_at_once_files_one_procedure(committed, tmp_path,
         draft_id = draft.id
     barrier = threading.Barrier(4)
     filed: list[int] = []
+    created: list[bool] = []
     errors: list[BaseException] = []
 
     def submit() -> None:
@@ -210,10 +211,11 @@ def test_the_same_key_submitted_at_once_files_one_procedure(committed, tmp_path,
             services.get_draft(s, user, draft_id)  # both read the draft unfiled
             barrier.wait()
             try:
-                procedure = services.submit_procedure(
+                procedure, new = services.file_draft(
                     s, storage, draft_id, actor=user, idempotency_key=f"same-{draft_id}"
                 )
                 filed.append(procedure.id)
+                created.append(new)
             except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
@@ -224,6 +226,8 @@ def test_the_same_key_submitted_at_once_files_one_procedure(committed, tmp_path,
         t.join(timeout=60)
     assert not errors, errors
     assert len(filed) == 4 and len(set(filed)) == 1
+    # only the winner says it filed: the API answers 201 to it and 200 to the others
+    assert sorted(created) == [False, False, False, True]
     with factory() as s:
         numbers = list(
             s.scalars(select(Procedure.protocol_number).where(Procedure.office_id == ids["office"]))
