@@ -14,21 +14,57 @@ class NavItem:
     endpoint: str | tuple[str, ...]  # the first endpoint that exists is linked
     label: object
     roles: frozenset[str] | None  # None: any logged-in user
+    hint: object = ""  # one line on the home page saying what the area is for
 
 
 # Areas add their entry here; an entry whose endpoint does not exist yet is not shown.
 NAV_ITEMS = (
-    NavItem("dossier.index", _l("Le mie imprese"), frozenset({"entrepreneur", "intermediary"})),
-    NavItem("catalogue.index", _l("Catalogo procedimenti"), None),
-    NavItem("procedures.index", _l("Le mie pratiche"), frozenset({"entrepreneur", "intermediary"})),
-    NavItem("worklist.index", _l("Scrivania"), frozenset({"clerk"})),
-    NavItem("authority.index", _l("Ente"), frozenset({"authority_officer"})),
-    NavItem(("reports.index", "reports.dashboard"), _l("Report"), frozenset({"analyst", "admin"})),
-    NavItem("admin.index", _l("Amministrazione"), frozenset({"admin"})),
+    NavItem(
+        "dossier.index",
+        _l("Le mie imprese"),
+        frozenset({"entrepreneur", "intermediary"}),
+        _l("Il fascicolo d'impresa: i dati inseriti una volta sola, con la loro provenienza."),
+    ),
+    NavItem(
+        "catalogue.index",
+        _l("Catalogo procedimenti"),
+        None,
+        _l("Cosa serve per aprire, modificare o chiudere un'attività: norme, tempi, costi."),
+    ),
+    NavItem(
+        "procedures.index",
+        _l("Le mie pratiche"),
+        frozenset({"entrepreneur", "intermediary"}),
+        _l("Bozze, pratiche presentate, richieste del SUAP, ricevute e atti."),
+    ),
+    NavItem(
+        "worklist.index",
+        _l("Scrivania"),
+        frozenset({"clerk"}),
+        _l("Le pratiche del tuo SUAP, le più urgenti per prime."),
+    ),
+    NavItem(
+        "authority.index",
+        _l("Ente"),
+        frozenset({"authority_officer"}),
+        _l("Le pratiche su cui il tuo ente deve esprimere un parere."),
+    ),
+    NavItem(
+        ("reports.index", "reports.dashboard"),
+        _l("Report"),
+        frozenset({"analyst", "admin"}),
+        _l("Tempi dei procedimenti e colli di bottiglia, con le esportazioni."),
+    ),
+    NavItem(
+        "admin.index",
+        _l("Amministrazione"),
+        frozenset({"admin"}),
+        _l("Utenti e ruoli, sportelli, enti, catalogo e coda degli invii."),
+    ),
 )
 
 
-def navigation() -> list[tuple[str, object]]:
+def _visible_items() -> list[tuple[str, NavItem]]:
     if not current_user.is_authenticated:
         return []
     roles = current_user.role_names
@@ -39,8 +75,18 @@ def navigation() -> list[tuple[str, object]]:
         if endpoint is None:
             continue
         if item.roles is None or roles & item.roles:
-            items.append((url_for(endpoint), item.label))
+            items.append((url_for(endpoint), item))
     return items
+
+
+def navigation() -> list[tuple[str, object]]:
+    """(URL, label) of the areas the logged-in person may use, for the menu."""
+    return [(href, item.label) for href, item in _visible_items()]
+
+
+def home_cards() -> list[tuple[str, object, object]]:
+    """(URL, label, what it is for) of the same areas, for the home page."""
+    return [(href, item.label, item.hint) for href, item in _visible_items()]
 
 
 CONNECTOR_LABELS = {
@@ -57,7 +103,7 @@ def connector_label(identifier: str | None) -> str:
 def init_app(app: Flask) -> None:
     from flask_babel import format_currency, format_date, format_datetime, get_locale
 
-    app.jinja_env.globals.update(navigation=navigation, get_locale=get_locale)
+    app.jinja_env.globals.update(navigation=navigation, home_cards=home_cards, get_locale=get_locale)
     app.jinja_env.filters["connector_label"] = connector_label
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""

@@ -99,3 +99,11 @@ def test_pages_and_errors_in_english_when_chosen(client, session):
         },
     )
     assert "The password must be at least 10 characters long." in response.get_data(as_text=True)
+
+
+def test_home_offers_each_role_its_areas_with_what_they_are_for(client, session, login_as):
+    clerk = UserFactory(roles=("clerk",))
+    login_as(clerk)
+    home = client.get("/").get_data(as_text=True)
+    assert "Scrivania" in home and "le più urgenti per prime" in home
+    assert "Le mie imprese" not in home and "Amministrazione" not in home
