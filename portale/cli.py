@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "portale.catalogue.commands",
     "portale.demo",
     "portale.outbox.commands",
+    "portale.reports.commands",
 )
 
 
