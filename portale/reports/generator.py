@@ -30,6 +30,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -136,7 +137,16 @@ class BulkWriter:
         self.rows[table].append(row)
 
     def flush(self) -> None:
-        for table, rows in self.rows.items():
+        self.write(self.take())
+
+    def take(self) -> dict[Table, list[tuple[Any, ...]]]:
+        """The buffered rows, leaving the buffers empty (to be written by :meth:`write`)."""
+        taken = self.rows
+        self.rows = {t: [] for t in self.columns}
+        return taken
+
+    def write(self, batch: dict[Table, list[tuple[Any, ...]]]) -> None:
+        for table, rows in batch.items():
             if not rows:
                 continue
             names = self.columns[table]
@@ -145,9 +155,8 @@ class BulkWriter:
             else:
                 conn = self.session.connection()
                 for start in range(0, len(rows), 10_000):
-                    batch = rows[start : start + 10_000]
-                    conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in batch])
-            rows.clear()
+                    chunk = rows[start : start + 10_000]
+                    conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in chunk])
 
     def _copy(self, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         raw = self.session.connection().connection.driver_connection
@@ -826,27 +835,50 @@ def generate(
         },
     )
     type_cum = list(itertools.accumulate(t.weight for t in world.types))
-    for n, t0 in enumerate(moments, start=1):
-        unit = fileable[rng.randrange(len(fileable))]
-        kind = world.types[bisect.bisect(type_cum, rng.random() * type_cum[-1])]
-        events = _write_procedure(
-            writer, world, simulator, counters, ids, config, t0, unit, owner_of, kind, stats
-        )
-        stats.events += events
-        if n % config.chunk == 0 or n == len(moments):
-            writer.flush()
-            session.commit()
-            elapsed = time.perf_counter() - started
-            progress(
-                f"{n:>9} procedures, {stats.events:>10} events, "
-                f"{n / elapsed:,.0f} procedures/s, {stats.events / elapsed:,.0f} events/s"
+    # One thread writes and commits a batch while this one simulates the next: the database
+    # (another process) and Python use the two cores at once. Only one thread at a time uses
+    # the session: the next batch waits for the previous write to finish.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[None] | None = None
+        for n, t0 in enumerate(moments, start=1):
+            unit = fileable[rng.randrange(len(fileable))]
+            kind = world.types[bisect.bisect(type_cum, rng.random() * type_cum[-1])]
+            stats.events += _write_procedure(
+                writer, world, simulator, counters, ids, config, t0, unit, owner_of, kind, stats
             )
+            if n % config.chunk == 0 or n == len(moments):
+                if pending is not None:
+                    pending.result()
+                batch, line = writer.take(), _progress_line(n, stats.events, started)
+                pending = pool.submit(_write_batch, session, writer, batch, progress, line)
+        if pending is not None:
+            pending.result()
     _save_counters(session, counters)
     _reset_sequences(session)
     session.commit()
     stats.procedures = len(moments)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _progress_line(n: int, events: int, started: float) -> str:
+    elapsed = time.perf_counter() - started
+    return (
+        f"{n:>9} procedures, {events:>10} events, "
+        f"{n / elapsed:,.0f} procedures/s, {events / elapsed:,.0f} events/s"
+    )
+
+
+def _write_batch(
+    session: Session,
+    writer: BulkWriter,
+    batch: dict[Table, list[tuple[Any, ...]]],
+    progress: Progress,
+    line: str,
+) -> None:
+    writer.write(batch)
+    session.commit()
+    progress(line)
 
 
 def _write_procedure(
