@@ -22,7 +22,7 @@ RESULTS = ROOT / "bench" / "results"
 VAR = ROOT / "var" / "bench"
 HOST = "127.0.0.1"
 DEFAULT_PORT = int(os.environ.get("BENCH_PORT", "5601"))
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/portale_bench"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/portale_bench_{scale}"
 SCALES = {
     # companies, procedures
     "small": (2_000, 20_000),
@@ -47,7 +47,8 @@ class Target:
 
 def target_for(db: str, scale: str) -> Target:
     if db == "postgres":
-        url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
+        # one database per scale: "{scale}" in the URL is replaced by small or full
+        url = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES).replace("{scale}", scale)
     else:
         VAR.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{VAR / f'bench-{scale}.db'}"
@@ -89,6 +90,18 @@ def timings(values: list[float]) -> dict[str, float]:
     }
 
 
+def check_idle() -> float:
+    """The 1-minute load average, with a warning when other work shares the CPUs."""
+    load = os.getloadavg()[0]
+    cpus = os.cpu_count() or 1
+    if load > cpus * 0.75:
+        print(
+            f"  WARNING: load average {load:.1f} on {cpus} CPUs: other processes compete for "
+            "the CPUs and the figures below are inflated"
+        )
+    return load
+
+
 def verdict(value: float, target: float) -> str:
     return "OK" if value <= target else "MISSED"
 
@@ -97,7 +110,14 @@ def save(name: str, target: Target, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{stamp}-{name}-{target.label}.json"
-    body = {"benchmark": name, "db": target.db, "scale": target.scale, **payload}
+    body = {
+        "benchmark": name,
+        "db": target.db,
+        "scale": target.scale,
+        "load_average_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        **payload,
+    }
     path.write_text(json.dumps(body, indent=2, default=str))
     print(f"  results: {path.relative_to(ROOT)}")
     return path

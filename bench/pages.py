@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import requests
 from sqlalchemy import text
 
 from bench.common import (
@@ -21,6 +23,7 @@ from bench.common import (
     engine_for,
     ensure_wrk,
     save,
+    timings,
     verdict,
 )
 
@@ -85,8 +88,7 @@ def wrk(binary: str, url: str, cookie: str, seconds: int, connections: int = 8) 
         "10s",
         "-s",
         script.name,
-        "-H",
-        f"Cookie: {cookie}",
+        *(["-H", f"Cookie: {cookie}"] if cookie else []),
         url,
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=False).stdout
@@ -113,7 +115,11 @@ def run(target: Target, seconds: int = 10) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     print(f"page latency, {target.db} {target.scale}: wrk -t2 -c8 -d{seconds}s, gunicorn -w 2")
     with Server(target) as server:
-        clients = {"clerk": server.login(CLERK), "company": server.login(COMPANY_USER)}
+        clients = {
+            "anonymous": requests.Session(),
+            "clerk": server.login(CLERK),
+            "company": server.login(COMPANY_USER),
+        }
         for page in spec["pages"]:
             results.append(_measure(server, binary, clients, page, values, seconds))
             server.sample_memory()
@@ -153,6 +159,11 @@ def _measure(
         return {"name": name, "path": path, "status": f"http {probe.status_code}"}
     if binary is None:
         return {"name": name, "path": path, "status": "no wrk"}
+    single = []
+    for _ in range(20):  # one client alone: the service time without queueing
+        started = time.perf_counter()
+        client.get(url, allow_redirects=False, timeout=60)
+        single.append(time.perf_counter() - started)
     figures = wrk(binary, url, cookie_header(client), seconds)
     if "error" in figures:
         print(f"  {name:<24} wrk failed: {figures['error']}")
@@ -165,4 +176,13 @@ def _measure(
         f"  {name:<24} median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
         f"{figures['rps']:7.1f} req/s  non-2xx {figures['non2xx']}  {mark}"
     )
-    return {"name": name, "path": path, "status": "measured", **figures, "verdict": mark}
+    alone = timings(single)
+    print(f"  {'':<24} one client alone: median {alone['median_ms']} ms, p95 {alone['p95_ms']} ms")
+    return {
+        "name": name,
+        "path": path,
+        "status": "measured",
+        **figures,
+        "verdict": mark,
+        "single_client": alone,
+    }
