@@ -856,6 +856,7 @@ def generate(
     _save_counters(session, counters)
     _reset_sequences(session)
     session.commit()
+    _analyze(session, progress)
     stats.procedures = len(moments)
     stats.seconds = time.perf_counter() - started
     return stats
@@ -1019,6 +1020,20 @@ def _save_counters(session: Session, counters: dict[tuple[str, int], int]) -> No
             )
         else:
             session.execute(insert(table).values(scope=scope, year=year, value=value))
+
+
+def _analyze(session: Session, progress: Progress) -> None:
+    """Fresh planner statistics on PostgreSQL: the pages and reports read these tables next."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "ANALYZE procedure, procedure_event, procedure_summary, opinion_request, company, "
+            "local_unit, mandate, user_account"
+        )
+    )
+    session.commit()
+    progress("planner statistics updated (ANALYZE)")
 
 
 def _reset_sequences(session: Session) -> None:
