@@ -390,10 +390,20 @@ def _write_people(
     user_id = _next_id(session, User)
     users: list[dict[str, Any]] = []
     roles: list[dict[str, Any]] = []
+    existing = {
+        email: uid
+        for uid, email in session.execute(
+            select(User.id, User.email).where(User.email.like(f"%@{GENERATED_DOMAIN}"))
+        )
+    }
     for office_id in sorted(world.office_code):
         code = world.office_code[office_id].lower()
         world.clerks[office_id] = []
         for n in range(1, 4):
+            email = f"sportello{n}.{code}@{GENERATED_DOMAIN}"
+            if email in existing:  # a second run adds to the data set: same clerks
+                world.clerks[office_id].append(existing[email])
+                continue
             users.append(_user(user_id, f"sportello{n}.{code}@{GENERATED_DOMAIN}", password))
             users[-1].update(office_id=office_id, full_name=f"Operatore {n} {code.upper()}")
             roles.append({"user_id": user_id, "role": "clerk"})
@@ -405,7 +415,12 @@ def _write_people(
         world.clerks[torino_office].append(demo_clerk)
     owners = max(1, config.companies // 4)
     first_owner = user_id
-    for n in range(1, owners + 1):
+    # numbers go on from an earlier run: e-mails and tax codes stay unique
+    done_owners = sum(1 for e in existing if e.startswith("impresa"))
+    done_companies = session.scalar(
+        select(func.count()).where(Company.pec.like(f"%@pec.{GENERATED_DOMAIN}"))
+    )
+    for n in range(done_owners + 1, done_owners + owners + 1):
         users.append(_user(user_id, f"impresa{n}@{GENERATED_DOMAIN}", password))
         roles.append({"user_id": user_id, "role": "entrepreneur"})
         user_id += 1
@@ -425,7 +440,7 @@ def _write_people(
     owner_of: dict[int, int] = {}
     for n in range(config.companies):
         owner = first_owner + n % owners
-        vat = _vat(5_000_000 + n)
+        vat = _vat(5_000_000 + (done_companies or 0) + n)
         count = 1 if rng.random() < 0.7 else (2 if rng.random() < 0.75 else rng.randint(3, 5))
         places = [
             TORINO if rng.random() < 0.42 else others[bisect.bisect(cum, rng.random() * cum[-1])]

@@ -52,6 +52,10 @@ def test_counts_of_procedures_events_opinions_and_summaries(session, generated):
 
 
 def test_protocol_and_cui_numbers_are_unique_and_gapless_and_counters_continue(session, generated):
+    _assert_gapless(session)
+
+
+def _assert_gapless(session) -> None:
     numbers: dict[tuple[int, int], list[int]] = defaultdict(list)
     cuis: dict[int, list[int]] = defaultdict(list)
     for office, year, number, cui_year, cui in session.execute(
@@ -169,3 +173,21 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_does_not(session, ge
     _generate(session, seed=8, truncate=True)
     assert _fingerprint(session) != first
     assert session.scalar(select(func.count()).select_from(Procedure)) == PROCEDURES
+
+
+def test_a_second_run_adds_to_the_data_and_numbers_stay_gapless(session, generated):
+    _generate(session, seed=9)
+    assert session.scalar(select(func.count()).select_from(Procedure)) == 2 * PROCEDURES
+    _assert_gapless(session)
+
+
+def test_a_real_filing_after_generation_continues_the_cui_sequence(session, generated, tmp_path):
+    from tests.backoffice_support import file_procedure
+
+    year = NOW.year
+    last = session.scalar(
+        select(func.max(Procedure.cui_progressive)).where(Procedure.cui_year == year)
+    )
+    filed = file_procedure(session, tmp_path, now=NOW)
+    assert filed.procedure.cui_year == year
+    assert filed.procedure.cui_progressive == last + 1
