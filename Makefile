@@ -48,8 +48,10 @@ extract-messages: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Benchmarks (bench/README.md): e.g. make bench BENCH_ARGS="pages --db postgres --scale full"
 bench: setup
-	$(BIN)/python -m bench
+	@$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 vendor-assets:
 	cd /tmp && rm -rf bi-vendor && mkdir bi-vendor && cd bi-vendor && npm pack bootstrap-italia@2.18.3 >/dev/null && tar xzf bootstrap-italia-*.tgz

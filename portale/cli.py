@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "portale.demo",
     "portale.outbox.commands",
     "portale.backoffice.commands",
+    "portale.reports.commands",
 )
 
 

@@ -1,0 +1,120 @@
+"""Report dashboard and exports over the last full year, against the bare SQL aggregate they
+run (``grouped_percentiles`` on procedure_summary), with the ratio measured in the same run."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bench.common import ANALYST, Server, Target, engine_for, save, timings, verdict
+from bench.pages import PAGES_FILE
+
+RUNS = 5
+TARGET_S = {"postgres": 2.0, "sqlite": 10.0}
+
+
+def period() -> dict[str, str]:
+    end = date.today()
+    return {"year_start": (end - timedelta(days=365)).isoformat(), "year_end": end.isoformat()}
+
+
+def bare_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
+    """Median and p90 of net and gross days and days with each ball-holder, per type, office and
+    municipality, over the year: the aggregates a dashboard shows, straight from SQL."""
+    from portale.backoffice.models import ProcedureSummary as S
+    from portale.reports.stats import grouped_percentiles
+
+    bounds = period()
+    where = [
+        S.received_on >= date.fromisoformat(bounds["year_start"]),
+        S.received_on <= date.fromisoformat(bounds["year_end"]),
+    ]
+    engine = engine_for(target)
+    queries = {
+        "net days by type": (S.days_net, [S.type_code]),
+        "gross days by type": (S.days_gross, [S.type_code]),
+        "net days by office": (S.days_net, [S.office_id]),
+        "net days by municipality": (S.days_net, [S.municipality]),
+        "authority days by type": (S.days_authority, [S.type_code]),
+    }
+    figures: dict[str, Any] = {}
+    totals: list[float] = []
+    with Session(engine) as session:
+        for _ in range(runs + 1):  # the first run warms the cache and is not counted
+            total = 0.0
+            for name, (value, groups) in queries.items():
+                started = time.perf_counter()
+                rows = grouped_percentiles(session, value, group_by=groups, where=where)
+                elapsed = time.perf_counter() - started
+                total += elapsed
+                figures.setdefault(name, {"times": [], "groups": len(rows)})["times"].append(
+                    elapsed
+                )
+            totals.append(total)
+    engine.dispose()
+    result = {
+        name: {**timings(f["times"][1:]), "groups": f["groups"]} for name, f in figures.items()
+    }
+    return {"queries": result, "total": timings(totals[1:])}
+
+
+def run(target: Target) -> dict[str, Any]:
+    print(f"reports, {target.db} {target.scale}: last 12 months, {RUNS} runs each")
+    bare = bare_sql(target)
+    for name, f in bare["queries"].items():
+        print(f"  bare SQL {name:<26} median {f['median_ms']:8.1f} ms  p95 {f['p95_ms']:8.1f} ms")
+    print(f"  bare SQL, all five aggregates   median {bare['total']['median_ms']:8.1f} ms")
+    spec = json.loads(PAGES_FILE.read_text())
+    pages: list[dict[str, Any]] = []
+    with Server(target) as server:
+        client = server.login(ANALYST)
+        for report in spec["reports"]:
+            pages.append(_measure(server, client, report))
+    dashboard = next((p for p in pages if p["name"] == "dashboard" and "median_ms" in p), None)
+    limit = TARGET_S[target.db]
+    if dashboard:
+        ratio = dashboard["median_ms"] / bare["total"]["median_ms"]
+        dashboard["ratio_to_bare_sql"] = round(ratio, 2)
+        print(
+            f"  dashboard / bare SQL = {ratio:.2f}; dashboard "
+            f"{verdict(dashboard['median_ms'] / 1000, limit)} (<= {limit:g} s)"
+        )
+    else:
+        seconds = bare["total"]["median_ms"] / 1000
+        print(
+            "  dashboard not available on this branch (branch reports): bare SQL aggregate "
+            f"{seconds:.2f} s against the dashboard budget of {limit:g} s"
+        )
+    try:
+        import pm4py  # noqa: F401
+    except ImportError:
+        print("  pm4py is not installed: the process-mining comparison is skipped (optional)")
+    payload = {"period": period(), "bare_sql": bare, "pages": pages}
+    save("reports", target, payload)
+    return payload
+
+
+def _measure(server: Server, client: Any, report: dict[str, Any]) -> dict[str, Any]:
+    name = report["name"]
+    if client is None:
+        return {"name": name, "status": "no login"}
+    url = server.base + report["path"].format(**period())
+    first = client.get(url, timeout=600)
+    if first.status_code == 404:
+        print(f"  {name:<30} not available on this branch (404: built on branch reports)")
+        return {"name": name, "status": "not available"}
+    if first.status_code != 200:
+        print(f"  {name:<30} answers {first.status_code}: not measured")
+        return {"name": name, "status": f"http {first.status_code}"}
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        client.get(url, timeout=600).raise_for_status()
+        times.append(time.perf_counter() - started)
+    f = timings(times)
+    print(f"  {name:<30} median {f['median_ms']:8.1f} ms  p95 {f['p95_ms']:8.1f} ms")
+    return {"name": name, "status": "measured", "bytes": len(first.content), **f}
