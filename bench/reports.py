@@ -62,8 +62,50 @@ def bare_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
     return {"queries": result, "total": timings(totals[1:])}
 
 
+def service_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
+    """The SQL the dashboard runs, without rendering: the report service's ``overview`` and
+    ``bottlenecks`` over the same year (the base of the dashboard's ratio), and the PDF report
+    rendered from their rows (what the export job does)."""
+    from datetime import UTC, datetime
+
+    from portale.reports import exports, services
+    from portale.reports.filters import ReportFilter
+
+    bounds = period()
+    flt = ReportFilter(
+        date.fromisoformat(bounds["year_start"]), date.fromisoformat(bounds["year_end"])
+    )
+    now = datetime.now(UTC)
+    engine = engine_for(target)
+    sql_times, pdf_times = [], []
+    with Session(engine) as session:
+        for attempt in range(runs + 1):  # the first run warms the cache and is not counted
+            started = time.perf_counter()
+            services.overview(session, flt, as_of=now)
+            services.bottlenecks(session, flt, as_of=now)
+            elapsed = time.perf_counter() - started
+            report = exports.build_report(session, flt, now)
+            started = time.perf_counter()
+            exports.to_pdf(report)
+            rendered = time.perf_counter() - started
+            if attempt:
+                sql_times.append(elapsed)
+                pdf_times.append(rendered)
+    engine.dispose()
+    return {"service_sql": timings(sql_times), "pdf_report": timings(pdf_times)}
+
+
 def run(target: Target) -> dict[str, Any]:
     print(f"reports, {target.db} {target.scale}: last 12 months, {RUNS} runs each")
+    service = service_sql(target)
+    print(
+        f"  report service SQL (overview + bottlenecks)  median "
+        f"{service['service_sql']['median_ms']:8.1f} ms  p95 {service['service_sql']['p95_ms']:8.1f} ms"
+    )
+    print(
+        f"  PDF report rendering (from those rows)        median "
+        f"{service['pdf_report']['median_ms']:8.1f} ms  p95 {service['pdf_report']['p95_ms']:8.1f} ms"
+    )
     bare = bare_sql(target)
     for name, f in bare["queries"].items():
         print(f"  bare SQL {name:<26} median {f['median_ms']:8.1f} ms  p95 {f['p95_ms']:8.1f} ms")
@@ -77,10 +119,14 @@ def run(target: Target) -> dict[str, Any]:
     dashboard = next((p for p in pages if p["name"] == "dashboard" and "median_ms" in p), None)
     limit = TARGET_S[target.db]
     if dashboard:
-        ratio = dashboard["median_ms"] / bare["total"]["median_ms"]
-        dashboard["ratio_to_bare_sql"] = round(ratio, 2)
+        ratio = dashboard["median_ms"] / service["service_sql"]["median_ms"]
+        dashboard["ratio_to_service_sql"] = round(ratio, 2)
+        dashboard["ratio_to_bare_percentiles"] = round(
+            dashboard["median_ms"] / bare["total"]["median_ms"], 2
+        )
         print(
-            f"  dashboard / bare SQL = {ratio:.2f}; dashboard "
+            f"  dashboard / its SQL = {ratio:.2f}; dashboard / five bare percentile queries = "
+            f"{dashboard['ratio_to_bare_percentiles']:.2f}; dashboard "
             f"{verdict(dashboard['median_ms'] / 1000, limit)} (<= {limit:g} s)"
         )
     else:
@@ -93,7 +139,7 @@ def run(target: Target) -> dict[str, Any]:
         import pm4py  # noqa: F401
     except ImportError:
         print("  pm4py is not installed: the process-mining comparison is skipped (optional)")
-    payload = {"period": period(), "bare_sql": bare, "pages": pages}
+    payload = {"period": period(), "service": service, "bare_sql": bare, "pages": pages}
     save("reports", target, payload)
     return payload
 
