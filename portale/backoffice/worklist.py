@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 
 from portale.accounts.models import ROLE_CLERK, User, UserRole
 from portale.backoffice.notify import notify_people
@@ -41,6 +41,7 @@ from portale.backoffice.worklist_models import OPEN_STATES
 from portale.catalogue.models import ProcedureType
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
+from portale.clock.terms import CLOCK_EVENT_KINDS
 from portale.db import utcnow
 from portale.procedures.models import Procedure, ProcedureEvent
 from portale.reference.models import Municipality
@@ -278,9 +279,13 @@ def page_statement(user: User, query: WorklistQuery, today: date) -> Select[Any]
         .outerjoin(assignee, assignee.id == Procedure.assignee_id)
         .where(*conditions)
         .options(
+            # The answers and the dossier at filing are JSON the list never shows; the type's
+            # spec is JSON too, read once per version (selectin) instead of once per row.
+            defer(Procedure.answers),
+            defer(Procedure.dossier_snapshot),
             joinedload(Procedure.company),
             joinedload(Procedure.office),
-            joinedload(Procedure.type_version),
+            selectinload(Procedure.type_version),
         )
         .order_by(*_order_by(query.sort, query.order))
         .limit(bindparam("page_limit", int(query.limit) + 1, literal_execute=True))
@@ -324,13 +329,23 @@ def _municipalities(session: Session, codes: set[str]) -> dict[str, Municipality
     return {m.istat_code: m for m in rows}
 
 
-def _events_of(session: Session, ids: list[int]) -> dict[int, list[ProcedureEvent]]:
-    grouped: dict[int, list[ProcedureEvent]] = defaultdict(list)
+def _events_of(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+    """The events the clock reads, per procedure, as plain rows (kind, at): dispatch and
+    opinion events, most of a log, never move a term and are not loaded."""
+    grouped: dict[int, list[Any]] = defaultdict(list)
     if not ids:
         return grouped
-    for event in session.scalars(
-        select(ProcedureEvent)
-        .where(ProcedureEvent.procedure_id.in_(ids))
+    for event in session.execute(
+        select(
+            ProcedureEvent.procedure_id,
+            ProcedureEvent.kind,
+            ProcedureEvent.at,
+            literal_column("NULL").label("payload"),  # the clock reads kinds and dates only
+        )
+        .where(
+            ProcedureEvent.procedure_id.in_(ids),
+            ProcedureEvent.kind.in_(sorted(CLOCK_EVENT_KINDS)),
+        )
         .order_by(ProcedureEvent.procedure_id, ProcedureEvent.at, ProcedureEvent.id)
     ):
         grouped[event.procedure_id].append(event)
@@ -342,7 +357,7 @@ def _row(
     procedure: Procedure,
     municipality: Municipality,
     assignee_name: str | None,
-    events: list[ProcedureEvent],
+    events: list[Any],
     now: datetime,
 ) -> WorklistRow:
     # calendar_for reads the municipality with session.get: already in the identity map.

@@ -183,6 +183,11 @@ _HANDLERS = {
 }
 
 
+# The event kinds compute_clock reads; any other event (dispatches, opinions, assignments)
+# leaves the term unchanged, so callers may load only these.
+CLOCK_EVENT_KINDS = frozenset({lc.PRESENTED, *lc.FINAL_STATES, *_HANDLERS})
+
+
 def compute_clock(
     events: Iterable[ClockEvent],
     rules: TermRules,

@@ -103,7 +103,9 @@ def connector_label(identifier: str | None) -> str:
 def init_app(app: Flask) -> None:
     from flask_babel import format_currency, format_date, format_datetime, get_locale
 
-    app.jinja_env.globals.update(navigation=navigation, home_cards=home_cards, get_locale=get_locale)
+    app.jinja_env.globals.update(
+        navigation=navigation, home_cards=home_cards, get_locale=get_locale
+    )
     app.jinja_env.filters["connector_label"] = connector_label
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(d, fmt) if d else ""
