@@ -250,10 +250,19 @@ def overview(session: Session, report: ReportFilter, *, as_of: datetime | None =
 
 
 def bottlenecks(
-    session: Session, report: ReportFilter, *, as_of: datetime | None = None, limit: int = 10
+    session: Session,
+    report: ReportFilter,
+    *,
+    as_of: datetime | None = None,
+    limit: int = 10,
+    opinions: list[OpinionRow] | None = None,
 ) -> Bottlenecks:
     """Stages and authorities holding the most waiting time, and the types most often late,
-    each against :meth:`ReportFilter.previous`."""
+    each against :meth:`ReportFilter.previous`.
+
+    ``opinions`` are the period's opinion rows if the caller has them already (the overview
+    computes the same rows at the same ``as_of``): they are not computed twice.
+    """
     as_of = as_of or utcnow()
     today = local_date(as_of)
     previous = report.previous()
@@ -262,7 +271,7 @@ def bottlenecks(
         previous=previous,
         as_of=as_of,
         stages=_stage_ranking(session, report, previous),
-        authorities=_authority_ranking(session, report, previous, as_of)[:limit],
+        authorities=_authority_ranking(session, report, previous, as_of, opinions)[:limit],
         types=_late_ranking(session, report, previous, today)[:limit],
     )
 
@@ -543,11 +552,15 @@ def _stage_ranking(
 
 
 def _authority_ranking(
-    session: Session, report: ReportFilter, previous: ReportFilter, as_of: datetime
+    session: Session,
+    report: ReportFilter,
+    previous: ReportFilter,
+    as_of: datetime,
+    current: list[OpinionRow] | None = None,
 ) -> list[AuthorityRank]:
     before = {r.authority_id: r for r in opinion_rows(session, previous, as_of)}
     ranks = []
-    for row in opinion_rows(session, report, as_of):
+    for row in current if current is not None else opinion_rows(session, report, as_of):
         old = before.get(row.authority_id)
         ranks.append(
             AuthorityRank(
