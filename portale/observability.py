@@ -106,6 +106,9 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
         )
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # WeasyPrint narrates every rendering step at INFO: seven lines per receipt or act.
+    for chatty in ("weasyprint.progress", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 # -- metrics ------------------------------------------------------------------------------------
