@@ -24,6 +24,7 @@ translations: $(STAMP)
 # fake external services and the portal, and prints the demo logins and the URL.
 demo: setup
 	$(BIN)/portale db upgrade
+	$(BIN)/portale data generate --companies 300 --procedures 2000 --seed 1 --if-empty
 	$(BIN)/portale demo load
 	$(BIN)/portale demo serve --host $(HOST) --port $(PORT)
 

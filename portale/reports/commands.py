@@ -28,11 +28,35 @@ def cli() -> None:
     is_flag=True,
     help="First remove every procedure and the companies and users generated before.",
 )
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing when generated procedures are there already (for `make demo`).",
+)
 def generate(
-    companies: int, procedures: int, seed: int, years: int, now: datetime | None, truncate: bool
+    companies: int,
+    procedures: int,
+    seed: int,
+    years: int,
+    now: datetime | None,
+    truncate: bool,
+    if_empty: bool,
 ) -> None:
     """Companies, procedures, events, opinions and summaries through bulk inserts."""
+    from sqlalchemy import func, select
+
     from portale.extensions import db
+    from portale.procedures.models import Procedure
+
+    if if_empty and not truncate:
+        present = db.session.scalar(
+            select(func.count())
+            .select_from(Procedure)
+            .where(Procedure.idempotency_key.like("generated:%"))
+        )
+        if present:
+            click.echo(f"{present} generated procedures are there already: nothing to do")
+            return
     from portale.reports.generator import GeneratorConfig
     from portale.reports.generator import generate as run
 

@@ -18,7 +18,8 @@ EXPORT_QUEUED = "queued"
 EXPORT_RUNNING = "running"
 EXPORT_DONE = "done"
 EXPORT_FAILED = "failed"
-EXPORT_FORMATS = ("pdf", "xlsx", "csv")
+# xes: the event log for process mining (portale.reports.eventlog), long at scale: a job.
+EXPORT_FORMATS = ("pdf", "xlsx", "csv", "xes")
 
 
 class ReportExport(Base):

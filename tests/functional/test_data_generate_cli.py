@@ -22,3 +22,22 @@ def test_data_generate_refuses_a_negative_count(app, session) -> None:  # type: 
     )
     assert result.exit_code != 0
     assert "procedures" in result.output
+
+
+def test_if_empty_generates_once_so_make_demo_can_run_again(app, session) -> None:  # type: ignore[no-untyped-def]
+    args = [
+        "data",
+        "generate",
+        "--companies",
+        "5",
+        "--procedures",
+        "12",
+        "--seed",
+        "3",
+        "--if-empty",
+    ]
+    first = app.test_cli_runner().invoke(args=args)
+    again = app.test_cli_runner().invoke(args=args)
+    assert first.exit_code == 0 and again.exit_code == 0, again.output
+    assert "nothing to do" in again.output
+    assert session.scalar(select(func.count()).select_from(Procedure)) == 12

@@ -179,3 +179,31 @@ def test_administrators_see_the_dashboard_too(client, session, login_as):
     response = client.get("/report/")
     assert response.status_code == 200
     assert "Cruscotto dei tempi dei procedimenti" in response.get_data(as_text=True)
+
+
+def test_the_event_log_runs_as_a_job_too_and_holds_one_trace_per_procedure(
+    app, client, session, world, analyst, login_as
+):
+    from xml.etree import ElementTree
+
+    from sqlalchemy import func
+
+    from portale.backoffice.models import ProcedureSummary
+
+    login_as(analyst)
+    response = client.post("/report/esportazioni", data={**QUERY, "formato": "xes"})
+    status_url = response.headers["Location"]
+    job = session.scalar(select(OutboxJob).where(OutboxJob.handler == exports.EXPORT_JOB))
+    assert claim_one(session, job.id, worker="t")
+    assert run_job(db.session_factory, job.id, worker="t", config=dict(app.config)) == "done"
+    html = client.get(status_url).get_data(as_text=True)
+    link = re.search(r'href="([^"]+/scarica)"', html).group(1)
+    assert "registro-eventi-" in html
+    download = client.get(link)
+    root = ElementTree.fromstring(download.data)
+    assert root.tag.endswith("log")
+    traces = [child for child in root if child.tag.endswith("trace")]
+    filed = session.scalar(
+        select(func.count()).select_from(ProcedureSummary).where(PERIOD.clause())
+    )
+    assert len(traces) == filed > 0
