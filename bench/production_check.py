@@ -237,8 +237,6 @@ def verify(database_url: str, s3: Any, bucket: str, filings: list[dict], store: 
     from portale.db import make_engine
     from portale.outbox.models import DONE, OutboxJob
     from portale.procedures.models import Attachment, Procedure
-    from portale.procedures.receipt import receipt_key
-
     engine = make_engine(database_url)
     problems: list[str] = []
     with engine.connect() as conn:
@@ -248,6 +246,7 @@ def verify(database_url: str, s3: Any, bucket: str, filings: list[dict], store: 
                 Procedure.office_id,
                 Procedure.protocol_year,
                 Procedure.protocol_number,
+                Procedure.receipt_key,
             )
         ).all()
         numbers = sorted(p.protocol_number for p in procedures)
@@ -276,7 +275,8 @@ def verify(database_url: str, s3: Any, bucket: str, filings: list[dict], store: 
         if not (stored == row.sha256 == filing["sha256"]):
             problems.append(f"upload of procedure {filing['procedure_id']} differs in S3")
     for procedure in procedures:
-        if not storage.exists(receipt_key(procedure)):  # receipt_key needs the id only
+        # the key the receipt job recorded once it stored the PDF
+        if not procedure.receipt_key or not storage.exists(procedure.receipt_key):
             problems.append(f"no receipt PDF in S3 for procedure {procedure.id}")
     not_done = [k for k, status in jobs if status != DONE]
     if not_done:

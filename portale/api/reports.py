@@ -94,7 +94,7 @@ class MonthSchema(ma.Schema):
     net_median = fields.Float(allow_none=True)
 
 
-class OpinionSchema(ma.Schema):
+class OpinionFiguresSchema(ma.Schema):
     authority_id = fields.Integer()
     code = fields.String()
     name = fields.String()
@@ -114,7 +114,7 @@ class OverviewSchema(ma.Schema):
     total = fields.Nested(GroupSchema)
     backlog = fields.List(fields.Nested(BacklogSchema))
     months = fields.List(fields.Nested(MonthSchema))
-    opinions = fields.List(fields.Nested(OpinionSchema))
+    opinions = fields.List(fields.Nested(OpinionFiguresSchema))
 
 
 class StageSchema(ma.Schema):
