@@ -29,7 +29,7 @@ from portale.backoffice.models import (
 )
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import HolidayCalendar, local_date
-from portale.clock.summary import Summary, TimedEvent, summarise
+from portale.clock.summary import SUMMARY_FIELDS, Summary, TimedEvent, summarise
 from portale.clock.terms import Clock, ClockEvent, TermRules, compute_clock
 from portale.db import utcnow
 from portale.outbox.services import enqueue
@@ -235,25 +235,7 @@ def refresh(session: Session, procedure: Procedure, now: datetime | None = None)
     row.municipality = procedure.municipality
     row.office_id = procedure.office_id
     row.regime = procedure.regime
-    for name in (
-        "state",
-        "received_on",
-        "decided_on",
-        "last_day",
-        "term_days",
-        "days_gross",
-        "days_net",
-        "days_suspended",
-        "days_company",
-        "days_office",
-        "days_authority",
-        "days_dispatch",
-        "integration_requests",
-        "opinions_requested",
-        "within_term",
-        "overdue",
-        "silent_assent",
-    ):
+    for name in SUMMARY_FIELDS:
         setattr(row, name, getattr(summary, name))
     row.refreshed_at = now
     return summary

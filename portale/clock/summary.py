@@ -15,7 +15,7 @@ clock is with whoever the procedure is waiting for first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -67,6 +67,11 @@ class Summary:
     within_term: bool | None  # decided by the last day; None while open or with no term
     overdue: bool
     silent_assent: bool
+
+
+# The figures of a summary, in order: the columns of the summary table that refresh() and the
+# data generator write from it.
+SUMMARY_FIELDS = tuple(f.name for f in fields(Summary))
 
 
 def _key(event: TimedEvent) -> str:

@@ -54,7 +54,7 @@ from portale.backoffice.models import OpinionRequest, ProcedureSummary
 from portale.catalogue.models import PUBLISHED, ProcedureTypeVersion
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import HolidayCalendar, local_date
-from portale.clock.summary import TimedEvent, summarise
+from portale.clock.summary import SUMMARY_FIELDS, TimedEvent, summarise
 from portale.dossier.models import MANDATE_OWNER, Company, LocalUnit, Mandate
 from portale.procedures.models import Procedure, ProcedureEvent, SequenceCounter
 from portale.procedures.protocol import office_scope
@@ -230,25 +230,6 @@ OPINION_COLUMNS = [
     "outcome",
     "text",
     "answered_via",
-]
-SUMMARY_FIELDS = [
-    "state",
-    "received_on",
-    "decided_on",
-    "last_day",
-    "term_days",
-    "days_gross",
-    "days_net",
-    "days_suspended",
-    "days_company",
-    "days_office",
-    "days_authority",
-    "days_dispatch",
-    "integration_requests",
-    "opinions_requested",
-    "within_term",
-    "overdue",
-    "silent_assent",
 ]
 SUMMARY_COLUMNS = (
     "procedure_id",
