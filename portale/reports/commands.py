@@ -64,7 +64,10 @@ def generate(
     config = GeneratorConfig(
         companies=companies, procedures=procedures, seed=seed, years=years, now=moment
     )
-    stats = run(db.session, config, truncate=truncate, progress=click.echo)
+    # The session itself, not the thread-local proxy: the generator hands it to its writer
+    # thread, which must use the same connection (on SQLite a second one would wait for the
+    # first one's write lock).
+    stats = run(db.session(), config, truncate=truncate, progress=click.echo)
     click.echo(
         f"done: {stats.companies} companies, {stats.local_units} local units, {stats.users} "
         f"users, {stats.procedures} procedures, {stats.events} events, {stats.opinions} "
