@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default
 
 from aiosmtpd.controller import Controller
+
+# aiosmtpd logs every SMTP command at INFO: the demo's console would scroll past its logins.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class MailboxHandler:

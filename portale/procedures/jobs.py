@@ -162,9 +162,9 @@ def _outcome_resource(
         select(Act).where(Act.procedure_id == procedure.id).order_by(Act.id.desc()).limit(1)
     )
     if act is None:
-        # The act is issued in the same use case as the decision; if it is not there yet,
-        # wait for it rather than tell the authority an outcome it cannot read.
-        raise ConnectorUnavailable("the act of the outcome is not issued yet")
+        # A SCIA whose control window closed with no decision has no act; a decision's act is
+        # committed with the decision, so it is there by the time this job runs.
+        return {}
     return {"resource_id": f"act-{act.id}", "hash": act.sha256, "alg_hash": "S256"}
 
 

@@ -94,3 +94,29 @@ def test_withdrawal_is_notified_without_a_resource_and_only_to_involved_authorit
     [(_cui, event, key)] = channel.notices
     assert key.split(":")[2] == filed.authorities[0].code
     assert event["event"] == "end_by_submitter_cancel_requested" and "resource_id" not in event
+
+
+def test_a_scia_closed_by_its_window_is_notified_without_an_act_and_nothing_waits(
+    app, session, channel
+):
+    filed = file_procedure(
+        session,
+        app.config["STORAGE_PATH"],
+        regime="SCIA",
+        term_days=None,
+        control_window_days=60,
+        authorities=1,
+        now=FILED_AT,
+    )
+    bo.perform(
+        session, filed.procedure, "close_window", actor_id=None, now=FILED_AT + timedelta(days=61)
+    )
+    session.commit()
+    drain(app)
+    [(_cui, event, _key)] = channel.notices
+    assert event["event"] == "end_by_positive_outcome" and "resource_id" not in event
+    from sqlalchemy import select
+
+    from portale.outbox.models import RETRYING, OutboxJob
+
+    assert session.scalars(select(OutboxJob).where(OutboxJob.status == RETRYING)).all() == []
