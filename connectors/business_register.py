@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import jsonschema
 
 from connectors.base import CompanyLookup, CompanyRecord, ConnectorMalformedResponse
 from connectors.business_register_mapping import RESPONSE_SCHEMA, to_record
 from connectors.http import json_body, request
-from connectors.pdnd import VoucherClient
+from connectors.pdnd import PdndClientMixin
 
 
-class BusinessRegisterConnector(CompanyLookup):
+class BusinessRegisterConnector(PdndClientMixin, CompanyLookup):
     identifier = "business_register"
     label = "Registro delle Imprese (PDND)"
     required_settings = ("base_url", "token_url", "client_id")
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        super().__init__(settings)
-        self.client = httpx.Client(timeout=self.timeout)
-        self.vouchers = VoucherClient(self.settings, self.client, self.identifier)
-
-    def check_config(self) -> list[str]:
-        problems = super().check_config()
-        if not (self.settings.get("private_key") or self.settings.get("private_key_path")):
-            problems.append(
-                f"{self.identifier}: missing setting 'private_key' or 'private_key_path'"
-            )
-        return problems
 
     def fetch_company(self, tax_code: str) -> CompanyRecord:
         url = f"{self.settings['base_url'].rstrip('/')}/imprese/{tax_code}"

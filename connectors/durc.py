@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import jsonschema
 
 from connectors.base import ConnectorMalformedResponse, ContributionRegularity, DurcResult
 from connectors.durc_mapping import RESPONSE_SCHEMA, to_result
 from connectors.http import json_body, request
-from connectors.pdnd import VoucherClient
+from connectors.pdnd import PdndClientMixin
 
 
-class DurcConnector(ContributionRegularity):
+class DurcConnector(PdndClientMixin, ContributionRegularity):
     identifier = "durc"
     label = "DURC On Line (PDND)"
     required_settings = ("base_url", "token_url", "client_id")
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        super().__init__(settings)
-        self.client = httpx.Client(timeout=self.timeout)
-        self.vouchers = VoucherClient(self.settings, self.client, self.identifier)
-
-    def check_config(self) -> list[str]:
-        problems = super().check_config()
-        if not (self.settings.get("private_key") or self.settings.get("private_key_path")):
-            problems.append(
-                f"{self.identifier}: missing setting 'private_key' or 'private_key_path'"
-            )
-        return problems
 
     def check(self, tax_code: str) -> DurcResult:
         url = f"{self.settings['base_url'].rstrip('/')}/durc"

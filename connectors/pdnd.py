@@ -76,3 +76,27 @@ class VoucherClient:
             self._voucher = token
             self._expires_at = time.time() + float(body.get("expires_in", 600))
             return token
+
+
+class PdndClientMixin:
+    """For adapters of e-services behind PDND: an HTTP client, a voucher client, and the
+    check that a key to sign the client assertion is configured. Put it before the capability
+    interface in the bases, e.g. ``class DurcConnector(PdndClientMixin, ContributionRegularity)``.
+    """
+
+    identifier: str
+    settings: dict[str, Any]
+    timeout: float
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(settings)  # type: ignore[call-arg]
+        self.client = httpx.Client(timeout=self.timeout)
+        self.vouchers = VoucherClient(self.settings, self.client, self.identifier)
+
+    def check_config(self) -> list[str]:
+        problems: list[str] = super().check_config()  # type: ignore[misc]
+        if not (self.settings.get("private_key") or self.settings.get("private_key_path")):
+            problems.append(
+                f"{self.identifier}: missing setting 'private_key' or 'private_key_path'"
+            )
+        return problems

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
 from connectors import modi, ssu_schemas
 from connectors.base import (
     AuthorityDispatch,
@@ -22,7 +20,7 @@ from connectors.base import (
     DispatchReceipt,
 )
 from connectors.http import request
-from connectors.pdnd import VoucherClient
+from connectors.pdnd import PdndClientMixin
 
 DESCRIPTOR_VERSION = "1"
 
@@ -73,23 +71,10 @@ def notify_body(cui: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class SsuAuthorityConnector(AuthorityDispatch):
+class SsuAuthorityConnector(PdndClientMixin, AuthorityDispatch):
     identifier = "ssu"
     label = "SSU (interfaccia back office - enti terzi)"
     required_settings = ("token_url", "client_id")
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        super().__init__(settings)
-        self.client = httpx.Client(timeout=self.timeout)
-        self.vouchers = VoucherClient(self.settings, self.client, self.identifier)
-
-    def check_config(self) -> list[str]:
-        problems = super().check_config()
-        if not (self.settings.get("private_key") or self.settings.get("private_key_path")):
-            problems.append(
-                f"{self.identifier}: missing setting 'private_key' or 'private_key_path'"
-            )
-        return problems
 
     def _post(
         self, endpoint: str | None, operation: str, body: dict[str, Any], key: str
