@@ -28,7 +28,8 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def main() -> int:
+def missing_ids() -> list[str]:
+    """Texts marked for translation in the code that the English catalogue lacks."""
     with tempfile.TemporaryDirectory() as tmp:
         pot = Path(tmp) / "messages.pot"
         subprocess.run(
@@ -52,8 +53,11 @@ def main() -> int:
             capture_output=True,
         )
         found = _ids(pot)
-    known = _ids(PO)
-    for msgid in sorted(set(found) - set(known)):
+    return sorted(set(found) - set(_ids(PO)))
+
+
+def main() -> int:
+    for msgid in missing_ids():
         print(f'msgid {_quote(msgid)}\nmsgstr ""\n')
     return 0
 
