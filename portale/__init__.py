@@ -94,6 +94,9 @@ def register_extensions(app: Flask) -> None:
     from portale.backoffice import notify
 
     notify.register()
+    from portale.signatures import services as signature_services
+
+    signature_services.register()
     from portale import external
 
     external.init_app(app)

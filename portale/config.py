@@ -69,6 +69,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             env.get("PORTALE_EMBEDDED_WORKER"),
             default=mode != "production" and not env.get("PORTALE_CELERY_BROKER_URL"),
         ),
+        # Qualified signatures (portale.signatures): the local copy of the trusted list, the
+        # office's seal (PEM key and certificate, optional chain), an optional RFC 3161 TSA.
+        "SIGNATURE_TRUSTED_LIST": env.get(
+            "PORTALE_SIGNATURE_TRUSTED_LIST", str(var_dir / "trust" / "trusted-list.xml")
+        ),
+        "SIGNATURE_TRUSTED_LIST_TERRITORY": env.get(
+            "PORTALE_SIGNATURE_TRUSTED_LIST_TERRITORY", "IT"
+        ),
+        "SIGNATURE_LOTL_URL": env.get(
+            "PORTALE_SIGNATURE_LOTL_URL", "https://ec.europa.eu/tools/lotl/eu-lotl.xml"
+        ),
+        "SIGNATURE_FETCH_TIMEOUT": float(env.get("PORTALE_SIGNATURE_FETCH_TIMEOUT", "4")),
+        # Files larger than this are verified by an outbox job, not within the upload request.
+        "SIGNATURE_INLINE_MAX_BYTES": int(
+            float(env.get("PORTALE_SIGNATURE_INLINE_MAX_MB", "3")) * 1024 * 1024
+        ),
+        "SEAL_KEY_PATH": env.get("PORTALE_SEAL_KEY_PATH"),
+        "SEAL_CERT_PATH": env.get("PORTALE_SEAL_CERT_PATH"),
+        "SEAL_CHAIN_PATH": env.get("PORTALE_SEAL_CHAIN_PATH"),
+        "SEAL_KEY_PASSWORD": env.get("PORTALE_SEAL_KEY_PASSWORD"),
+        "TSA_URL": env.get("PORTALE_TSA_URL"),
         "LOG_FORMAT": env.get("PORTALE_LOG_FORMAT", "json" if mode == "production" else "text"),
         "LOG_LEVEL": env.get("PORTALE_LOG_LEVEL", "INFO"),
         "BABEL_DEFAULT_LOCALE": "it",

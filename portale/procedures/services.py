@@ -358,6 +358,7 @@ def add_attachment(
         )
     key = new_key(f"attachments/{utcnow():%Y/%m}")
     storage.put(key, content)
+    _check_signature(session, storage, key, content, kind)
     replaced = [a for a in draft.attachments if a.slot == slot and a.procedure_id is None]
     for old in replaced:
         draft.attachments.remove(old)
@@ -383,6 +384,17 @@ def add_attachment(
     for old in replaced:
         storage.delete(old.storage_key)
     return attachment
+
+
+def _check_signature(
+    session: Session, storage: AbstractStorage, key: str, content: bytes, kind: str
+) -> None:
+    from flask import current_app, has_app_context
+
+    from portale.signatures.services import check_upload
+
+    config = current_app.config if has_app_context() else {}
+    check_upload(session, storage, storage_key=key, data=content, kind=kind, config=config)
 
 
 def remove_attachment(
