@@ -450,5 +450,3 @@ __all__ = [
     "type_titles",
     "week_ends",
 ]
-
-

@@ -50,6 +50,7 @@ class ReportExport(Base):
 # The levels of the roll-up (portale.reports.rollups): these stand for "every one".
 ALL_MUNICIPALITIES = ""
 ALL_OFFICES = 0
+MONTH_GRAIN = 0  # ``week`` of the monthly rows
 
 
 class ProcedureRollup(Base):
@@ -57,11 +58,13 @@ class ProcedureRollup(Base):
 
     __tablename__ = "procedure_rollup"
 
-    # Key order: the level first (every read names it), then measure and month ranges.
+    # Key order: the level first (every read names it), then measure, month and week ranges.
     municipality: Mapped[str] = mapped_column(String(6), primary_key=True)
     office_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM of receipt
+    # 0: the whole month; otherwise the day number of the last day of a week's piece in it
+    week: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer, default=0)

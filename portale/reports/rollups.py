@@ -2,7 +2,7 @@
 
 Net days, gross days, last days and weeks are whole numbers, so the reports' percentiles,
 means and counts can be computed exactly from *counts per value*: for each (municipality,
-office, procedure type, month of receipt, measure, value) the number of procedures ``n`` and,
+office, procedure type, time of receipt, measure, value) the number of procedures ``n`` and,
 for the measures that are sums, their ``total``. A year of the portal is then a few thousand
 rows instead of hundreds of thousands (PERFORMANCE.md, issue 16).
 
@@ -10,15 +10,20 @@ The roll-up is kept at three levels, so that every filter reads few rows:
 
 - the whole portal: ``municipality = ''`` and ``office_id = 0``;
 - per office: ``municipality = ''`` and the office;
-- per municipality: the municipality and its office.
+- per municipality: the municipality and its office;
 
-**One definition.** :func:`contributions` is the SQL that turns summary rows into roll-up rows.
-The same statement rebuilds the table (:func:`rebuild`, used by the data generator and the
-``portale reports rebuild-rollups`` command), updates it for one procedure in the transaction
-that rewrites its summary (:func:`record_change`), and reads the days at the edges of a period
-that do not fill a month straight from ``procedure_summary`` (:func:`period_histograms`).
-Filters the roll-up cannot answer (an authority consulted) read the summary rows the same way,
-so the figures are the same whichever path computed them.
+and at two grains of the day of receipt: the month (``week = 0``) and the *piece* of a week
+inside a month (``week`` = the day number of the piece's last day: a Sunday, or the month's
+last day). A period is read as its whole months, then the whole pieces at its ends, then at
+most six days at each end straight from ``procedure_summary``: exact for any dates.
+
+**One definition.** :func:`_measures` says, for each measure, which summary rows count and
+with what value; :func:`contribution_select` turns it into SQL. The same statement rebuilds
+the table (:func:`rebuild`, used by the data generator, the migration and ``portale data
+rebuild-rollups``), updates it for one procedure in the transaction that rewrites its summary
+(:func:`procedure_rows` and :func:`record_change`), and reads the days at the ends of a period
+(:func:`period_histograms`). Filters the roll-up cannot answer (an authority consulted) read
+the summary rows the same way, so the figures are the same whichever path computed them.
 
 **Concurrency.** Each change adds signed counts with one ``INSERT .. ON CONFLICT DO UPDATE``
 whose rows are sorted by key: two transactions lock the rows they share in the same order, so
@@ -28,7 +33,7 @@ they wait for each other for a moment but cannot deadlock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from math import ceil, floor
@@ -36,6 +41,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Date,
+    DateTime,
     String,
     and_,
     case,
@@ -57,9 +64,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from portale.backoffice.models import ProcedureSummary
 from portale.clock import lifecycle as lc
 from portale.reports import sql
-from portale.reports.models import ALL_MUNICIPALITIES, ALL_OFFICES, ProcedureRollup
+from portale.reports.models import ALL_MUNICIPALITIES, ALL_OFFICES, MONTH_GRAIN, ProcedureRollup
 
 S = ProcedureSummary
+R = ProcedureRollup
+KEY = ("municipality", "office_id", "measure", "month", "week", "type_code", "value")
 EPOCH = date(1970, 1, 1)  # day numbers count from here
 TOTAL_SCALE = 10_000  # stage days are kept to 4 decimals: totals are whole ten-thousandths
 
@@ -80,15 +89,21 @@ STAGE_MEASURES = {  # closed; total: days with each ball-holder, in ten-thousand
     lc.BALL_AUTHORITY: "authority",
     lc.BALL_DISPATCH: "dispatch",
 }
+HISTOGRAM_MEASURES = (RECEIVED, DECIDED, NET, GROSS, OPEN_DUE)
+MEASURES = (
+    *HISTOGRAM_MEASURES,
+    WITHIN,
+    WITH_TERM,
+    SILENT,
+    FIRST_TIME,
+    INTEGRATIONS,
+    *STAGE_MEASURES.values(),
+)
 # States in which the company holds the ball: the last day still moves, so not "overdue".
 COMPANY_STATES = (lc.CORRECTION_REQUESTED, lc.INTEGRATION_REQUESTED)
 
 
-R = ProcedureRollup
-KEY = ("municipality", "office_id", "measure", "month", "type_code", "value")
-
-
-# --- the one definition ----------------------------------------------------------------------
+# --- days, weeks, months ---------------------------------------------------------------------
 
 
 def day_number(value: date) -> int:
@@ -104,14 +119,47 @@ def month_key(value: date) -> str:
     return f"{value.year:04d}-{value.month:02d}"
 
 
+def _month_end(value: date) -> date:
+    return _next_month(value) - timedelta(days=1)
+
+
+def _next_month(value: date) -> date:
+    return (value.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def piece_start(value: date) -> date:
+    """The first day of the piece of ``value``: its week's Monday, or its month's first day."""
+    return max(value - timedelta(days=value.weekday()), value.replace(day=1))
+
+
+def piece_end(value: date) -> date:
+    """The last day of the piece of ``value``: its week's Sunday, or its month's last day."""
+    return min(week_end(value), _month_end(value))
+
+
 def _sunday(session: Session, column: Any) -> ColumnElement[int]:
     # 1970-01-04 (day 3) was a Sunday; the modulo is made non-negative on both databases.
     days = sql.whole_days(session, column, EPOCH)
     return days + (((3 - days) % 7) + 7) % 7
 
 
+def _piece(session: Session, column: Any) -> ColumnElement[int]:
+    """SQL for the day number of :func:`piece_end` of a date column."""
+    sunday = _sunday(session, column)
+    if sql.dialect_of(session) == "postgresql":
+        start = func.date_trunc("month", cast(column, DateTime))
+        month_end = cast(start + literal_column("interval '1 month - 1 day'"), Date)
+    else:
+        month_end = func.date(column, "start of month", "+1 month", "-1 day")
+    last = sql.whole_days(session, month_end, EPOCH)
+    return case((sunday < last, sunday), else_=last)
+
+
 def _ten_thousandths(column: Any) -> ColumnElement[int]:
     return cast(func.round(column * TOTAL_SCALE), BigInteger)
+
+
+# --- the one definition ----------------------------------------------------------------------
 
 
 def _measures(session: Session) -> list[tuple[str, ColumnElement[bool], Any, Any]]:
@@ -141,97 +189,83 @@ def _measures(session: Session) -> list[tuple[str, ColumnElement[bool], Any, Any
     return measures
 
 
-MEASURES = (
-    RECEIVED,
-    DECIDED,
-    NET,
-    GROSS,
-    OPEN_DUE,
-    WITHIN,
-    WITH_TERM,
-    SILENT,
-    FIRST_TIME,
-    INTEGRATIONS,
-    *STAGE_MEASURES.values(),
-)
+def _positions(count: int, *more: int) -> list[Any]:
+    # GROUP BY 1, 2, ..: keys may hold bound parameters (a period's dates), which the databases
+    # would not recognise as the same expression when repeated.
+    return [literal_column(str(i)) for i in (*range(1, count + 1), *more)]
 
 
-def contributions(
+def contribution_select(
     session: Session,
     where: Sequence[ColumnElement[bool]],
+    keys: Sequence[Any],
     *,
-    extra: Sequence[ColumnElement[Any]] = (),
     measures: Collection[str] = MEASURES,
 ) -> Any:
-    """A subquery of the summary rows matching ``where`` as roll-up rows at the finest level:
-    ``municipality, office_id, type_code, month, measure, value, n, total`` (plus the
-    ``extra`` labelled columns, grouped by too). One pass over the rows: each row is crossed
-    with the list of measures and kept where it counts."""
-    chosen = [m for m in _measures(session) if m[0] in measures]
-    names = union_all(*[select(literal(name).label("measure")) for name, *_ in chosen]).subquery()
-    value = case(*[((names.c.measure == n) & cond, v) for n, cond, v, _t in chosen], else_=None)
-    total = case(*[(names.c.measure == n, t) for n, _c, _v, t in chosen], else_=0)
-    rows = (
-        select(
-            S.municipality,
-            S.office_id,
-            S.type_code,
-            sql.month_of(session, S.received_on).label("month"),
-            *extra,
-            names.c.measure,
-            value.label("value"),
-            total.label("total"),
+    """The summary rows matching ``where`` as roll-up rows grouped by the labelled ``keys``:
+    ``*keys, measure, value, n, total``. One indexed, grouped select per measure."""
+    parts = []
+    for name, condition, value, total in _measures(session):
+        if name not in measures:
+            continue
+        histogram = name in HISTOGRAM_MEASURES
+        part = (
+            select(
+                *keys,
+                literal(name).label("measure"),
+                (value if histogram else literal(0)).label("value"),
+                func.count().label("n"),
+                func.sum(total).label("total"),
+            )
+            .where(S.received_on.is_not(None), condition, *where)
+            .having(func.count() > 0)
         )
-        .select_from(S)
-        .join(names, true())
-        .where(S.received_on.is_not(None), *where)
-        .subquery()
-    )
-    keys = [
-        rows.c.municipality,
-        rows.c.office_id,
-        rows.c.type_code,
-        rows.c.month,
-        *[rows.c[c.key] for c in extra],
-        rows.c.measure,
-        rows.c.value,
+        grouped = _positions(len(keys), *((len(keys) + 2,) if histogram else ()))
+        parts.append(part.group_by(*grouped) if grouped else part)
+    return union_all(*parts).subquery()
+
+
+def _fine_keys(session: Session) -> list[Any]:
+    return [
+        S.municipality.label("municipality"),
+        S.office_id.label("office_id"),
+        S.type_code.label("type_code"),
+        sql.month_of(session, S.received_on).label("month"),
+        _piece(session, S.received_on).label("week"),
     ]
-    return (
-        select(*keys, func.count().label("n"), func.sum(rows.c.total).label("total"))
-        .where(rows.c.value.is_not(None))
-        .group_by(*keys)
-        .subquery()
-    )
 
 
 # --- keeping it current ----------------------------------------------------------------------
 
 
-def _levels(municipality: str, office_id: int) -> tuple[tuple[str, int], ...]:
-    return (
+def _targets(municipality: str, office_id: int, week: int) -> Iterator[tuple[str, int, int]]:
+    """The roll-up rows one procedure counts in: three levels, two grains."""
+    for level in (
         (municipality, office_id),
         (ALL_MUNICIPALITIES, office_id),
         (ALL_MUNICIPALITIES, ALL_OFFICES),
-    )
+    ):
+        for grain in (week, MONTH_GRAIN):
+            yield (*level, grain)
 
 
 def procedure_rows(session: Session, procedure_id: int) -> list[tuple[Any, ...]]:
-    """The finest-level roll-up rows of one procedure's summary as stored now (empty if none):
-    call it before and after rewriting the summary and hand both to :func:`record_change`."""
-    fine = contributions(session, [S.procedure_id == procedure_id])
-    return [tuple(r) for r in session.execute(select(fine))]
+    """The roll-up rows of one procedure's summary as stored now (empty if none): call it
+    before and after rewriting the summary and hand both to :func:`record_change`."""
+    rows = contribution_select(session, [S.procedure_id == procedure_id], _fine_keys(session))
+    return [tuple(r) for r in session.execute(select(rows))]
 
 
 def record_change(
     session: Session, before: Iterable[tuple[Any, ...]], after: Iterable[tuple[Any, ...]]
 ) -> int:
     """Move the roll-up from ``before`` to ``after`` (rows of :func:`procedure_rows`), at
-    every level, in the caller's transaction. Returns the number of roll-up rows touched."""
+    every level and grain, in the caller's transaction. Returns the number of rows touched."""
     delta: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     for sign, rows in ((-1, before), (1, after)):
-        for municipality, office_id, type_code, month, measure, value, n, total in rows:
-            for level in _levels(municipality, office_id):
-                entry = delta[(*level, measure, month, type_code, value)]
+        for municipality, office_id, type_code, month, week, measure, value, n, total in rows:
+            for town, office, grain in _targets(municipality, office_id, week):
+                entry = delta[(town, office, measure, month, grain, type_code, value)]
                 entry[0] += sign * int(n)
                 entry[1] += sign * int(total or 0)
     changes = [
@@ -260,29 +294,48 @@ def rebuild(session: Session) -> int:
     """Recompute the whole roll-up from ``procedure_summary`` (after a bulk load, or to repair
     it). Does not commit. Returns the number of rows written."""
     session.execute(delete(R))
-    fine = contributions(session, [])
-    columns = ["municipality", "office_id", "measure", "month", "type_code", "value", "n", "total"]
-    session.execute(
-        insert(R).from_select(columns, select(*[fine.c[c] for c in columns])),
-    )
+    columns = [*KEY, "n", "total"]
+    pieces = contribution_select(session, [], _fine_keys(session))
+    session.execute(insert(R).from_select(columns, select(*[pieces.c[c] for c in columns])))
+    # the months from their pieces, then per office and for the portal from the finest rows
+    values = [R.measure, R.month, R.type_code, R.value]
+    sums = [func.sum(R.n), func.sum(R.total)]
     finest = R.municipality != ALL_MUNICIPALITIES
-    for municipality in (None, literal(ALL_MUNICIPALITIES)):
-        # per office from the municipalities' rows, then the portal from the offices' rows
-        office = R.office_id if municipality is None else literal(ALL_OFFICES)
-        source = finest if municipality is None else (R.municipality == ALL_MUNICIPALITIES)
-        keys = [R.measure, R.month, R.type_code, R.value]
+    session.execute(
+        insert(R).from_select(
+            columns,
+            select(
+                R.municipality,
+                R.office_id,
+                R.measure,
+                R.month,
+                literal(MONTH_GRAIN),
+                R.type_code,
+                R.value,
+                *sums,
+            )
+            .where(R.week != MONTH_GRAIN)
+            .group_by(R.municipality, R.office_id, *values),
+        )
+    )
+    for office in (R.office_id, literal(ALL_OFFICES)):
+        source = finest if office is R.office_id else (R.municipality == ALL_MUNICIPALITIES)
+        by_office = [R.office_id] if office is R.office_id else []
         session.execute(
             insert(R).from_select(
                 columns,
                 select(
                     literal(ALL_MUNICIPALITIES),
                     office,
-                    *keys,
-                    func.sum(R.n),
-                    func.sum(R.total),
+                    R.measure,
+                    R.month,
+                    R.week,
+                    R.type_code,
+                    R.value,
+                    *sums,
                 )
                 .where(source)
-                .group_by(*([R.office_id] if municipality is None else []), *keys),
+                .group_by(*by_office, R.measure, R.month, R.week, R.type_code, R.value),
             )
         )
     return session.scalar(select(func.count()).select_from(R)) or 0
@@ -369,9 +422,14 @@ class Dimensions:
         """The roll-up has no authority dimension: that filter reads the summary rows."""
         return self.authority_id is None
 
-    def rollup_where(self) -> list[ColumnElement[bool]]:
-        if self.municipality:
-            where = [R.municipality == self.municipality]
+    def rollup_where(self, by_municipality: bool = False) -> list[ColumnElement[bool]]:
+        """The rows of the level that answers this filter (per municipality if asked)."""
+        if self.municipality or by_municipality:
+            where = [
+                R.municipality == self.municipality
+                if self.municipality
+                else R.municipality != ALL_MUNICIPALITIES
+            ]
             if self.office_id is not None:
                 where.append(R.office_id == self.office_id)
         else:
@@ -391,38 +449,50 @@ class Dimensions:
         ).conditions()
 
 
-# {(period tag, type code, month or None, measure): histogram}
-Histograms = dict[tuple[str, str, str | None, str], Histogram]
+# {(period tag, type code, municipality or None, month or None, measure): histogram}
+Histograms = dict[tuple[str, str, str | None, str | None, str], Histogram]
 
 
-def _month_span(start: date, end: date) -> tuple[str, str] | None:
-    """The first and last whole months inside ``start..end`` (None if there is none)."""
+@dataclass(frozen=True)
+class Decomposition:
+    """A period as the roll-up reads it: whole months, whole pieces of weeks, loose days."""
+
+    months: tuple[str, str] | None  # first and last whole month (YYYY-MM)
+    pieces: list[tuple[int, int]] = field(default_factory=list)  # ranges of piece last days
+    days: list[tuple[date, date]] = field(default_factory=list)  # read from the summary
+
+
+def _month_span(start: date, end: date) -> tuple[date, date] | None:
     first = start if start.day == 1 else _next_month(start)
     last = end.replace(day=1)
-    if (end + timedelta(days=1)).day != 1:  # the month of ``end`` is not whole
+    if _month_end(end) != end:  # the month of ``end`` is not whole
         last = (last - timedelta(days=1)).replace(day=1)
-    if first > last:
-        return None
-    return month_key(first), month_key(last)
+    return (first, last) if first <= last else None
 
 
-def _next_month(value: date) -> date:
-    return (value.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def _edges(start: date, end: date, span: tuple[str, str] | None) -> list[tuple[date, date]]:
-    """The days of ``start..end`` outside its whole months."""
+def decompose(start: date, end: date) -> Decomposition:
+    span = _month_span(start, end)
     if span is None:
-        return [(start, end)]
-    edges = []
-    first_month = date.fromisoformat(span[0] + "-01")
-    if start < first_month:
-        edges.append((start, first_month - timedelta(days=1)))
-    last_month = date.fromisoformat(span[1] + "-01")
-    after_last = _next_month(last_month)
-    if end >= after_last:
-        edges.append((after_last, end))
-    return edges
+        rest = [(start, end)]
+    else:
+        rest = [(start, span[0] - timedelta(days=1)), (_next_month(span[1]), end)]
+    pieces, days = [], []
+    for low, high in rest:
+        while low <= high:  # one month at a time: pieces do not cross months
+            top = min(high, _month_end(low))
+            first = low if piece_start(low) == low else piece_end(low) + timedelta(days=1)
+            last = top if piece_end(top) == top else piece_start(top) - timedelta(days=1)
+            if first <= last:
+                pieces.append((day_number(piece_end(first)), day_number(last)))
+                if low < first:
+                    days.append((low, first - timedelta(days=1)))
+                if last < top:
+                    days.append((last + timedelta(days=1), top))
+            else:
+                days.append((low, top))
+            low = top + timedelta(days=1)
+    months = (month_key(span[0]), month_key(span[1])) if span else None
+    return Decomposition(months, pieces, days)
 
 
 def period_histograms(
@@ -432,60 +502,61 @@ def period_histograms(
     *,
     measures: Collection[str] = MEASURES,
     by_month: Collection[tuple[str, str]] = (),
+    by_municipality: bool = False,
 ) -> Histograms:
     """Histograms of the procedures received in each of the (disjoint) ``periods``, per period
-    tag, type and measure; per month too for the (tag, measure) pairs in ``by_month``. Whole
-    months come from the roll-up, the days around them from the summary rows (all of them
-    when :attr:`Dimensions.from_rollup` is false). Two statements whatever the periods."""
+    tag, type and measure; per month too for the (tag, measure) pairs in ``by_month``, per
+    municipality too with ``by_municipality``. Whole months and pieces of weeks come from the
+    roll-up, the few days around them from the summary rows (all of them when
+    :attr:`Dimensions.from_rollup` is false). Two statements whatever the periods."""
     result: Histograms = defaultdict(Histogram)
     measures = list(measures)
-
-    def month_or_none(tag: Any, measure: Any, month: Any) -> Any:
-        pairs = [and_(tag == t, measure == m) for t, m in by_month]
-        return case((or_(*pairs), month), else_=None) if pairs else cast(null(), String)
-
-    spans = {
-        tag: _month_span(*bounds) if dims.from_rollup else None for tag, bounds in periods.items()
+    monthly = set(by_month)
+    parts: dict[str, Decomposition] = {
+        tag: decompose(*bounds) if dims.from_rollup else Decomposition(None, [], [bounds])
+        for tag, bounds in periods.items()
     }
-    whole = {tag: span for tag, span in spans.items() if span is not None}
-    if whole:
-        tag = case(*[(R.month.between(a, b), literal(t)) for t, (a, b) in whole.items()])
-        month = month_or_none(tag, R.measure, R.month)
-        keys = [tag.label("tag"), R.type_code, month.label("m"), R.measure, R.value]
+    conditions = []
+    for tag, part in parts.items():
+        if part.months:
+            conditions.append((tag, (R.week == MONTH_GRAIN) & R.month.between(*part.months)))
+        conditions += [(tag, R.week.between(low, high)) for low, high in part.pieces]
+    if conditions:
+        tag = case(*[(c, literal(t)) for t, c in conditions])
+        pairs = [and_(tag == t, R.measure == m) for t, m in monthly]
+        month = case((or_(*pairs), R.month), else_=None) if pairs else cast(null(), String)
+        town = R.municipality if by_municipality else cast(null(), String)
+        keys = [tag.label("tag"), R.type_code, town, month.label("m"), R.measure, R.value]
         query = (
             select(*keys, func.sum(R.n), func.sum(R.total))
             .where(
-                *dims.rollup_where(),
+                *dims.rollup_where(by_municipality),
                 R.measure.in_(measures),
                 R.n != 0,
-                or_(*[R.month.between(a, b) for a, b in whole.values()]),
+                or_(*[c for _t, c in conditions]),
             )
-            .group_by(*_positions(keys))
+            .group_by(*_positions(len(keys)))
         )
-        _collect(result, session.execute(query))
-    edges = [(t, a, b) for t, bounds in periods.items() for a, b in _edges(*bounds, spans[t])]
-    if edges:
-        tag = case(*[(S.received_on.between(a, b), literal(t)) for t, a, b in edges]).label("tag")
-        where = or_(*[and_(*dims.summary_where(a, b)) for _t, a, b in edges])
-        fine = contributions(session, [where], extra=[tag], measures=measures)
-        month = month_or_none(fine.c.tag, fine.c.measure, fine.c.month)
-        keys = [fine.c.tag, fine.c.type_code, month.label("m"), fine.c.measure, fine.c.value]
-        query = select(*keys, func.sum(fine.c.n), func.sum(fine.c.total)).group_by(
-            *_positions(keys)
-        )
-        _collect(result, session.execute(query))
+        _collect(result, session.execute(query), monthly)
+    days = [(t, a, b) for t, part in parts.items() for a, b in part.days]
+    if days:
+        tag = case(*[(S.received_on.between(a, b), literal(t)) for t, a, b in days])
+        keys = [
+            tag.label("tag"),
+            S.type_code.label("type_code"),
+            (S.municipality if by_municipality else cast(null(), String)).label("town"),
+            sql.month_of(session, S.received_on).label("m"),
+        ]
+        where = or_(*[and_(*dims.summary_where(a, b)) for _t, a, b in days])
+        rows = contribution_select(session, [where], keys, measures=measures)
+        _collect(result, session.execute(select(rows)), monthly)
     return result
 
 
-def _positions(keys: Sequence[Any]) -> list[Any]:
-    # GROUP BY 1, 2, ..: the keys hold bound parameters (the periods' dates), which the
-    # databases would not recognise as the same expression when repeated.
-    return [literal_column(str(i + 1)) for i in range(len(keys))]
-
-
-def _collect(result: Histograms, rows: Iterable[Any]) -> None:
-    for tag, type_code, month, measure, value, n, total in rows:
-        result[(tag, type_code, month, measure)].add(int(value), int(n or 0), int(total or 0))
+def _collect(result: Histograms, rows: Iterable[Any], monthly: set[tuple[str, str]]) -> None:
+    for tag, type_code, town, month, measure, value, n, total in rows:
+        key = (tag, type_code, town, month if (tag, measure) in monthly else None, measure)
+        result[key].add(int(value), int(n or 0), int(total or 0))
 
 
 def weekly_flows(
@@ -493,8 +564,8 @@ def weekly_flows(
 ) -> dict[str, dict[int, int]]:
     """Per type, the procedures received minus those decided in each week up to ``last`` (a
     Sunday), keyed by the week's index from ``first`` (a Sunday; index 0 holds everything up
-    to it): the increments of the backlog. From the roll-up: its weeks end on Sundays, so a
-    value up to ``last`` means a date up to ``last``."""
+    to it): the increments of the backlog. From the monthly roll-up: its weeks end on Sundays,
+    so a value up to ``last`` means a date up to ``last``."""
     assert dims.from_rollup and last.weekday() == 6 and first.weekday() == 6
     low, high = day_number(first), day_number(last)
     bucket = case((R.value <= low, 0), else_=(R.value - low) / 7)
@@ -504,26 +575,26 @@ def weekly_flows(
         select(*keys, func.sum(sign * R.n))
         .where(
             *dims.rollup_where(),
+            R.week == MONTH_GRAIN,
             R.measure.in_((RECEIVED, DECIDED)),
             R.month <= month_key(last),
             R.value <= high,
             R.n != 0,
         )
-        .group_by(*_positions(keys))
+        .group_by(*_positions(len(keys)))
     )
     flows: dict[str, dict[int, int]] = defaultdict(dict)
-    present: set[str] = set()
     for type_code, k, n in session.execute(query):
-        present.add(type_code)
         flows[type_code][int(k)] = int(n or 0)
-    return {code: flows[code] for code in present}
+    return dict(flows)
 
 
 __all__ = [
     "Dimensions",
     "Histogram",
     "ProcedureRollup",
-    "contributions",
+    "contribution_select",
+    "decompose",
     "period_histograms",
     "procedure_rows",
     "rebuild",

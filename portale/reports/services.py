@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import case, func, literal, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -348,7 +348,7 @@ class _Figures:
     def __init__(self, histograms: rollups.Histograms) -> None:
         self._by_type: dict[tuple[str, str | None, str], rollups.Histogram] = {}
         self._by_month: dict[tuple[str, str, str], rollups.Histogram] = {}
-        for (tag, code, month, measure), histogram in histograms.items():
+        for (tag, code, _town, month, measure), histogram in histograms.items():
             for key in ((tag, code, measure), (tag, None, measure)):
                 self._by_type.setdefault(key, rollups.Histogram()).merge(histogram)
             if month is not None:
@@ -503,6 +503,10 @@ def _opinion_rows(
     if authority_id is not None:
         where.append(op.authority_id == authority_id)
     keys = [tag.label("tag"), op.authority_id, Authority.code, Authority.name]
+    days = sql.days_between(session, op.answered_at, op.requested_at)
+    postgres = sql.dialect_of(session) == "postgresql"
+    # PostgreSQL takes the median in the same pass; SQLite ranks the answered ones apart.
+    median = func.percentile_cont(0.5).within_group(case((answered, days))) if postgres else null()
     query = (
         select(
             *keys,
@@ -510,17 +514,22 @@ def _opinion_rows(
             func.sum(_flag(answered)).label("answered"),
             func.sum(_flag(late)).label("late"),
             func.sum(waited).label("waiting"),
+            median.label("median"),
         )
         .join(Authority, Authority.id == op.authority_id)
         .where(*where)
         .group_by(*[literal_column(str(i + 1)) for i in range(len(keys))])
     )
-    medians = grouped_percentiles(
-        session,
-        sql.days_between(session, op.answered_at, op.requested_at),
-        group_by=[tag, op.authority_id],
-        where=[*where, answered],
-        fractions=(0.5,),
+    medians = (
+        {}
+        if postgres
+        else grouped_percentiles(
+            session,
+            days,
+            group_by=[tag, op.authority_id],
+            where=[*where, answered],
+            fractions=(0.5,),
+        )
     )
     for r in session.execute(query):
         result[r.tag].append(
@@ -531,7 +540,11 @@ def _opinion_rows(
                 requested=int(r.requested),
                 answered=int(r.answered or 0),
                 late=int(r.late or 0),
-                median_days=medians.get((r.tag, r.authority_id), (None,))[0],
+                median_days=(
+                    (None if r.median is None else float(r.median))
+                    if postgres
+                    else medians.get((r.tag, r.authority_id), (None,))[0]
+                ),
                 waiting_days=float(r.waiting or 0.0),
             )
         )

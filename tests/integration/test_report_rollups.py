@@ -155,3 +155,16 @@ def test_a_filing_and_a_decision_move_the_dashboard_at_once(session, tmp_path):
     rebuilt = _table(session)
     rollups.rebuild(session)
     assert _table(session) == rebuilt
+
+
+def test_the_rebuild_command_repairs_a_damaged_roll_up(session, app, tmp_path):
+    from tests.reports_support import build_report_data
+
+    build_report_data(session, tmp_path)
+    kept = _table(session)
+    session.execute(ProcedureRollup.__table__.delete().where(ProcedureRollup.measure == "net"))
+    assert _table(session) != kept
+    result = app.test_cli_runner().invoke(args=["data", "rebuild-rollups"])
+    assert result.exit_code == 0, result.output
+    assert "report roll-ups rebuilt" in result.output
+    assert _table(session) == kept
