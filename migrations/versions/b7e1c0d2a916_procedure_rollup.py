@@ -1,4 +1,4 @@
-"""report roll-ups: exact histograms of the procedure summaries
+"""report roll-ups: exact histograms of the procedure summaries; summaries indexed by refresh
 
 Revision ID: b7e1c0d2a916
 Revises: 7902507b03c1
@@ -39,6 +39,9 @@ def upgrade() -> None:
             name=op.f("pk_procedure_rollup"),
         ),
     )
+    op.create_index(
+        "ix_procedure_summary_refreshed", "procedure_summary", ["refreshed_at"], unique=False
+    )
     # Existing summaries are rolled up once, by the same statement the portal uses.
     from sqlalchemy.orm import Session
 
@@ -48,4 +51,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_procedure_summary_refreshed", table_name="procedure_summary")
     op.drop_table("procedure_rollup")

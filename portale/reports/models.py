@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portale.backoffice.models import ProcedureSummary
 from portale.db import Base, UTCDateTime, utcnow
 
 EXPORT_QUEUED = "queued"
@@ -69,6 +70,11 @@ class ProcedureRollup(Base):
     value: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The rendered dashboard is kept until the latest summary rewrite moves (portale.reports.cache):
+# one index lookup per page.
+Index("ix_procedure_summary_refreshed", ProcedureSummary.refreshed_at)
 
 
 __all__ = ["ReportExport", "ProcedureRollup", "EXPORT_FORMATS"]

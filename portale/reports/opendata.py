@@ -3,8 +3,7 @@
 For each group (type x municipality x period of filing) the data set gives the procedures
 filed and closed, the median and 90th percentile of the net days of the closed ones
 (suspensions excluded, :func:`portale.reports.stats.grouped_percentiles`) and the share
-closed within the legal term. The figures come from the exact histogram roll-ups of the
-procedure summaries (:mod:`portale.reports.rollups`), as the dashboard's do.
+closed within the legal term. The figures come from :class:`ProcedureSummary` in SQL.
 
 No personal data: the groups name no company and no person, and a group with fewer than
 :data:`MIN_GROUP` procedures filed is left out altogether (its figures could point at one
@@ -24,13 +23,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
+from portale.backoffice.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.reference.models import Municipality
-from portale.reports import rollups
 from portale.reports.filters import ReportFilter
+from portale.reports.stats import grouped_percentiles
 
 MIN_GROUP = 5
 GRANULARITIES = ("year", "quarter", "month", "period")
@@ -111,15 +111,27 @@ class OpenDataSet:
         return int(self.metadata["suppression"]["suppressed_groups"])
 
 
-def _period_label(granularity: str, month: str | None, flt: ReportFilter) -> str:
-    """The period of a group from the month of filing (``YYYY-MM``)."""
-    if granularity == "period" or month is None:
-        return f"{flt.start.isoformat()}/{flt.end.isoformat()}"
+def _period_columns(granularity: str) -> list[Any]:
+    received = ProcedureSummary.received_on
+    year = cast(extract("year", received), Integer)
+    month = cast(extract("month", received), Integer)
     if granularity == "year":
-        return month[:4]
+        return [year]
     if granularity == "quarter":
-        return f"{month[:4]}-T{(int(month[5:]) + 2) // 3}"
-    return month
+        return [year, (month + 2) // 3]
+    if granularity == "month":
+        return [year, month]
+    return []
+
+
+def _period_label(granularity: str, period: tuple[Any, ...], flt: ReportFilter) -> str:
+    if granularity == "year":
+        return str(period[0])
+    if granularity == "quarter":
+        return f"{period[0]}-T{period[1]}"
+    if granularity == "month":
+        return f"{period[0]}-{int(period[1]):02d}"
+    return f"{flt.start.isoformat()}/{flt.end.isoformat()}"
 
 
 def aggregate(
@@ -135,50 +147,50 @@ def aggregate(
     ``granularity`` (``year``, ``quarter``, ``month``, or ``period`` for the whole filter)."""
     if granularity not in GRANULARITIES:
         raise ValueError(granularity)
-    measures = (rollups.RECEIVED, rollups.DECIDED, rollups.WITHIN, rollups.WITH_TERM, rollups.NET)
-    histograms = rollups.period_histograms(
-        session,
-        rollups.Dimensions.of(flt),
-        {"period": (flt.start, flt.end)},
-        measures=measures,
-        by_month=[] if granularity == "period" else [("period", m) for m in measures],
-        by_municipality=True,
+    s = ProcedureSummary
+    groups = [s.type_code, s.municipality, *_period_columns(granularity)]
+    closed = s.decided_on.is_not(None)
+    counts = session.execute(
+        select(
+            *groups,
+            func.count(),
+            func.count(s.decided_on),
+            func.sum(case((s.within_term.is_(True), 1), else_=0)),
+            func.count(s.within_term),
+        )
+        .where(*flt.conditions())
+        .group_by(*groups)
+    ).all()
+    percentiles = grouped_percentiles(
+        session, s.days_net, group_by=groups, where=[*flt.conditions(), closed]
     )
-    groups: dict[tuple[str, str, str], dict[str, rollups.Histogram]] = {}
-    for (_tag, type_code, town, month, measure), histogram in histograms.items():
-        key = (type_code, town, _period_label(granularity, month, flt))
-        groups.setdefault(key, {}).setdefault(measure, rollups.Histogram()).merge(histogram)
     types = dict(session.execute(select(ProcedureType.code, ProcedureType.title)).all())
-    towns = _municipality_names(session, {key[1] for key in groups})
+    towns = _municipality_names(session, {row[1] for row in counts})
     rows: list[OpenDataRow] = []
     suppressed = 0
-    empty = rollups.Histogram()
-    for (type_code, town, period), figures in groups.items():
-        filed = figures.get(rollups.RECEIVED, empty).n
-        if not filed:
-            continue
+    width = len(groups)
+    for row in counts:
+        key = tuple(row[:width])
+        type_code, town, period = key[0], key[1], key[2:]
+        filed, n_closed, within, with_term = row[width:]
         if filed < min_group:
             suppressed += 1
             continue
-        n_closed = figures.get(rollups.DECIDED, empty).n
-        with_term = figures.get(rollups.WITH_TERM, empty).n
-        median, p90 = figures.get(rollups.NET, empty).percentiles((0.5, 0.9))
+        median, p90 = percentiles.get(key, (None, None))
         publish = n_closed >= min_group
         rows.append(
             OpenDataRow(
-                periodo=period,
+                periodo=_period_label(granularity, period, flt),
                 codice_tipo=type_code,
                 tipo=types.get(type_code, type_code),
                 codice_istat_comune=town,
                 comune=towns.get(town, town),
-                presentate=filed,
-                concluse=n_closed,
+                presentate=int(filed),
+                concluse=int(n_closed),
                 giorni_netti_mediana=_round(median) if publish else None,
                 giorni_netti_p90=_round(p90) if publish else None,
                 quota_entro_termine=(
-                    round(figures.get(rollups.WITHIN, empty).n / with_term, 3)
-                    if publish and with_term
-                    else None
+                    round(int(within or 0) / with_term, 3) if publish and with_term else None
                 ),
             )
         )

@@ -508,12 +508,16 @@ def period_histograms(
     tag, type and measure; per month too for the (tag, measure) pairs in ``by_month``, per
     municipality too with ``by_municipality``. Whole months and pieces of weeks come from the
     roll-up, the few days around them from the summary rows (all of them when
-    :attr:`Dimensions.from_rollup` is false). Two statements whatever the periods."""
+    :attr:`Dimensions.from_rollup` is false, or for every municipality at once). Two
+    statements whatever the periods."""
     result: Histograms = defaultdict(Histogram)
     measures = list(measures)
     monthly = set(by_month)
+    # Every municipality at once: the finest rows are sparser than the summaries themselves
+    # (hundreds of small municipalities), so those are read from the summaries, grouped.
+    from_rollup = dims.from_rollup and (dims.municipality is not None or not by_municipality)
     parts: dict[str, Decomposition] = {
-        tag: decompose(*bounds) if dims.from_rollup else Decomposition(None, [], [bounds])
+        tag: decompose(*bounds) if from_rollup else Decomposition(None, [], [bounds])
         for tag, bounds in periods.items()
     }
     conditions = []
