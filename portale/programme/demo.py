@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from portale.accounts.models import User
 from portale.backoffice.models import ProcedureSummary
+from portale.catalogue.models import ProcedureType
 from portale.programme import proposals, targets
 from portale.programme.models import ACCEPTED, IN_FORCE, UNDER_REVIEW, Target
 
@@ -25,7 +26,12 @@ def busiest_types(session: Session, today: date, count: int = 2) -> list[str]:
     S = ProcedureSummary
     rows = session.execute(
         select(S.type_code, func.count())
-        .where(S.decided_on.is_not(None), S.received_on >= today - timedelta(days=730))
+        .where(
+            S.decided_on.is_not(None),
+            S.received_on >= today - timedelta(days=730),
+            # a SCIA's days are its fixed control window: nothing for a target to move
+            S.regime.in_(("AUTORIZZAZIONE", "SILENZIO-ASSENSO")),
+        )
         .group_by(S.type_code)
         .order_by(func.count().desc(), S.type_code)
         .limit(count)
@@ -34,20 +40,16 @@ def busiest_types(session: Session, today: date, count: int = 2) -> list[str]:
 
 
 def _set_threshold(session: Session, target: Target, today: date, *, on_track: bool) -> None:
+    """A day threshold above (on track) or well below (at risk) what the trend reaches."""
     found = targets.progress(session, target, today=today).overall
-    reference = [
-        v for v in (found.now.value if found.now else None, found.projection) if v is not None
-    ]
+    now = found.now.value if found.now else None
+    reference = [v for v in (now, found.projection) if v is not None]
     if not reference:
         return
-    if target.measure == "within_term":
-        # at risk: a share just above what the trend reaches
-        target.threshold = min(0.99, max(reference) + 0.1)
+    if on_track:
+        target.threshold = float(math.ceil(max(reference) * 1.15))
     else:
-        high = max(reference)
-        target.threshold = (
-            float(math.ceil(high * 1.15)) if on_track else max(1.0, min(reference) / 2)
-        )
+        target.threshold = max(1.0, math.floor(min(reference) / 2))
     session.commit()
 
 
@@ -57,6 +59,7 @@ def load_demo_programme(session: Session, analyst: User, stakeholder: User, toda
     codes = busiest_types(session, today)
     if len(codes) < 2:
         return  # no generated data set: nothing to measure
+    titles = dict(session.execute(select(ProcedureType.code, ProcedureType.title)).all())
     baseline_start = date(today.year - 2, 1, 1)
     baseline_end = date(today.year - 2, 12, 31)
     due = date(today.year + 1, 6, 30)
@@ -64,7 +67,7 @@ def load_demo_programme(session: Session, analyst: User, stakeholder: User, toda
         session,
         None,
         actor_id=analyst.id,
-        title="Mediana entro la soglia del patto",
+        title=f"{titles.get(codes[0], codes[0])}: mediana dei giorni netti entro la soglia",
         type_code=codes[0],
         measure="median_net",
         threshold=20.0,
@@ -79,10 +82,10 @@ def load_demo_programme(session: Session, analyst: User, stakeholder: User, toda
         session,
         None,
         actor_id=analyst.id,
-        title="Almeno questa quota conclusa entro il termine",
+        title=f"{titles.get(codes[1], codes[1])}: nove pratiche su dieci entro la soglia",
         type_code=codes[1],
-        measure="within_term",
-        threshold=0.9,
+        measure="p90_net",
+        threshold=20.0,
         each_office=False,
         baseline_start=baseline_start,
         baseline_end=baseline_end,
