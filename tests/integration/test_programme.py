@@ -262,3 +262,20 @@ def test_proposal_lifecycle_notifications_and_measured_effect(session, layout):
     assert (effect.before_value, effect.before_n) == (28.0, 10)
     assert (effect.after_value, effect.after_n) == (20.0, 10)
     assert effect.change == -8.0
+
+
+def test_the_demo_shows_a_target_on_track_one_at_risk_and_three_proposals(session):
+    from portale.programme.demo import load_demo_programme
+
+    generate(session, GeneratorConfig(companies=60, procedures=600, seed=1, years=3, now=NOW))
+    analyst, stakeholder = UserFactory(roles=["analyst"]), UserFactory(roles=["stakeholder"])
+    today = NOW.date()
+    load_demo_programme(session, analyst, stakeholder, today)
+    load_demo_programme(session, analyst, stakeholder, today)  # idempotent
+    statuses = [p.status for p in targets.progress_of_all(session, today=today)]
+    assert sorted(statuses) == [targets.AT_RISK, targets.ON_TRACK]
+    found = proposals.list_proposals(session)
+    assert sorted(p.status for p in found) == ["in_force", "proposed", "under_review"]
+    in_force = next(p for p in found if p.status == "in_force")
+    effect = proposals.effect(session, in_force, today=today)
+    assert effect is not None and effect.before_n > 0 and effect.after_n > 0
