@@ -65,6 +65,7 @@ class RenderedCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.hits = self.misses = 0
 
 
 dashboards = RenderedCache()
