@@ -35,7 +35,7 @@ from portale.db import utcnow
 from portale.outbox.services import enqueue
 from portale.procedures.labels import state_label
 from portale.procedures.models import Procedure, ProcedureEvent
-from portale.procedures.routing import DISPATCH_JOB
+from portale.procedures.routing import DISPATCH_JOB, dispatch_order
 from portale.procedures.ssu import rules_for as _rules_for
 from portale.reference.models import Municipality
 
@@ -210,6 +210,7 @@ def queue_conclusion_notices(session: Session, procedure: Procedure, state: str)
             idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:notify:{event}",
             connector=authority.channel,
             procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
         )
 
 
@@ -307,6 +308,7 @@ def request_opinions(
             idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:opinion:{opinion.id}",
             connector=authority.channel,
             procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
         )
         requests.append(opinion)
     session.commit()
