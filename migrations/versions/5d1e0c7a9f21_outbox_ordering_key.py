@@ -1,7 +1,7 @@
 """outbox ordering key: jobs of one CUI to one recipient run in the order they were queued
 
 Revision ID: 5d1e0c7a9f21
-Revises: 7902507b03c1
+Revises: 7e1e042e3b89
 Create Date: 2026-12-02 07:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5d1e0c7a9f21"
-down_revision: str | None = "7902507b03c1"
+down_revision: str | None = "7e1e042e3b89"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
