@@ -10,13 +10,16 @@ clerk. Running it twice changes nothing: an acted-on procedure is no longer a ca
   ask for the certificate;
 - SCIA: an open SCIA whose control window has passed closes itself (``close_window``);
 - a SCIA conformation not answered by its term: the activity is prohibited (art. 19 c. 3);
-- an integration not answered by its term: ``ended_by_integration_times_expired``.
+- an integration not answered by its term: ``ended_by_integration_times_expired``;
+- the time the authorities had to ask for integrations (``max_gg_int_req`` of the type's SSU
+  times) is over: each authority involved is told ``integration_request_time_expired``, as the
+  sequence diagrams show (once per authority: the notice's key).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -154,6 +157,44 @@ def _expire_conformation(
     return True
 
 
+# How far back the integration-request window is looked for: a tick that did not run for a
+# week still catches up; older windows were closed by earlier ticks.
+CATCH_UP_DAYS = 7
+
+
+def _integration_request_windows(session: Session, today: date) -> int:
+    """Queue ``integration_request_time_expired`` for procedures whose window closed."""
+    from portale.catalogue.models import ProcedureTypeVersion
+
+    sent = 0
+    for version in session.scalars(select(ProcedureTypeVersion)):
+        days = ((version.spec or {}).get("times") or {}).get("max_gg_int_req")
+        if not days:
+            continue
+        closed_by = today - timedelta(days=int(days))
+        candidates = session.scalars(
+            select(Procedure)
+            .where(
+                Procedure.type_version_id == version.id,
+                Procedure.state.not_in(tuple(lc.FINAL_STATES)),
+                Procedure.received_on < closed_by,
+                Procedure.received_on >= closed_by - timedelta(days=CATCH_UP_DAYS),
+            )
+            .order_by(Procedure.id)
+        )
+        for procedure in candidates:
+            authorities = bo.involved_authorities(session, procedure)
+            notice = {
+                "event": bo.INTEGRATION_REQUEST_TIME_EXPIRED,
+                "text": str(_l("Il termine per chiedere integrazioni è scaduto.")),
+            }
+            sent += bo.queue_notice(
+                session, procedure, authorities, notice, key=bo.INTEGRATION_REQUEST_TIME_EXPIRED
+            )
+    session.commit()
+    return sent
+
+
 def tick(session: Session, storage: AbstractStorage, now: datetime | None = None) -> dict[str, int]:
     """Run every scheduled step once as of ``now``; returns how many procedures each changed."""
     now = now or utcnow()
@@ -163,6 +204,7 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
         "scia_closed": 0,
         "integration_expired": 0,
         "conformation_expired": 0,
+        "integration_request_closed": 0,
     }
     steps = (
         ("silent_assent", lc.REGIME_SILENT_ASSENT, lc.OPEN_STATES, today, _silent_assent),
@@ -198,6 +240,11 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
         except Exception:  # noqa: BLE001 - one bad procedure must not stop the others
             session.rollback()
             log.exception("tick: conformation expiry not applied to procedure %s", procedure_id)
+    try:
+        done["integration_request_closed"] = _integration_request_windows(session, today)
+    except Exception:  # noqa: BLE001 - the other steps' work is already committed
+        session.rollback()
+        log.exception("tick: integration request windows not checked")
     return done
 
 
