@@ -1,7 +1,7 @@
 """report roll-ups: exact histograms of the procedure summaries; summaries indexed by refresh
 
 Revision ID: b7e1c0d2a916
-Revises: 7e1e042e3b89
+Revises: 5d1e0c7a9f21
 Create Date: 2026-12-02 07:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7e1c0d2a916"
-down_revision: str | None = "7e1e042e3b89"
+down_revision: str | None = "5d1e0c7a9f21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
