@@ -38,6 +38,7 @@ from portale.procedures.models import Procedure, ProcedureEvent
 from portale.procedures.routing import DISPATCH_JOB, dispatch_order
 from portale.procedures.ssu import rules_for as _rules_for
 from portale.reference.models import Municipality
+from portale.reports import rollups
 
 OPINION_REQUEST_MESSAGE = "opinion_request"
 
@@ -277,6 +278,7 @@ def refresh(session: Session, procedure: Procedure, now: datetime | None = None)
     if summary.last_day is not None or summary.decided_on is None:
         procedure.last_day = summary.last_day
     row = session.get(ProcedureSummary, procedure.id)
+    before = [] if row is None else rollups.procedure_rows(session, procedure.id)
     if row is None:
         row = ProcedureSummary(procedure_id=procedure.id)
         session.add(row)
@@ -287,6 +289,9 @@ def refresh(session: Session, procedure: Procedure, now: datetime | None = None)
     for name in SUMMARY_FIELDS:
         setattr(row, name, getattr(summary, name))
     row.refreshed_at = now
+    session.flush()
+    # the report roll-ups move with the summary, in the same transaction
+    rollups.record_change(session, before, rollups.procedure_rows(session, procedure.id))
     return summary
 
 

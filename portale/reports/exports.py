@@ -70,8 +70,7 @@ class Report:
 
 
 def build_report(session: Session, report: ReportFilter, as_of: datetime) -> Report:
-    overview = services.overview(session, report, as_of=as_of)
-    ranking = services.bottlenecks(session, report, as_of=as_of, opinions=overview.opinions)
+    overview, ranking = services.dashboard(session, report, as_of=as_of)
     return Report(
         report,
         as_of,
