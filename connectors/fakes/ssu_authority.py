@@ -30,6 +30,8 @@ class Received:
     body: dict[str, Any]
     key: str
     claims: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # as received, for conformance checks
+    raw: bytes = b""
 
 
 class FakeSsuAuthority:
@@ -86,7 +88,9 @@ class FakeSsuAuthority:
         if operation != "retry" and problems:
             return self._error(400, "BAD_REQUEST", "; ".join(problems[:3]))
         key = request.headers.get("Idempotency-Key", "") or claims.get("jti", "")
-        self.received.append(Received(operation, body, key, claims))
+        self.received.append(
+            Received(operation, body, key, claims, dict(request.headers), body_bytes)
+        )
         self.deliveries[key] = self.deliveries.get(key, 0) or 1
         if self.behaviour.mode == "malformed":  # delivered, but the answer is a gateway's page
             return Response("<html>gateway</html>", status=200, mimetype="text/html")
