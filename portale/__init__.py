@@ -88,6 +88,12 @@ def register_extensions(app: Flask) -> None:
     from portale.procedures import jobs as procedure_jobs
 
     procedure_jobs.register()
+    from portale.payments import jobs as payment_jobs
+
+    payment_jobs.register()
+    from portale.procedures import payment_filing
+
+    payment_filing.register()
     from portale.reports import exports as report_exports
 
     report_exports.register()

@@ -75,6 +75,18 @@ class FakePagoPa:
         self.creates = 0
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Forget every position, cart and receipt (tests reuse position ids after rollback)."""
+        with self._lock:
+            self.positions.clear()
+            self.by_nav.clear()
+            self.receipts.clear()
+            self.carts.clear()
+            self.stamps.clear()
+            self.exchanges.clear()
+            self.creates = 0
+            self.behaviour.mode = "ok"
+
     # -- WSGI ------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
