@@ -168,3 +168,21 @@ def test_the_rebuild_command_repairs_a_damaged_roll_up(session, app, tmp_path):
     assert result.exit_code == 0, result.output
     assert "report roll-ups rebuilt" in result.output
     assert _table(session) == kept
+
+
+def test_per_municipality_histograms_agree_from_the_roll_up_and_from_the_summaries(generated):
+    session = generated
+    town = _busiest(session, ProcedureSummary.municipality)
+    periods = {"now": (date(2025, 6, 16), date(2026, 6, 15))}
+    # one municipality: its finest roll-up rows; every municipality: the summaries, grouped
+    one = rollups.period_histograms(
+        session, rollups.Dimensions(municipality=town), periods, by_municipality=True
+    )
+    every = rollups.period_histograms(session, rollups.Dimensions(), periods, by_municipality=True)
+    assert one
+    assert {k: h.counts for k, h in one.items() if h.n} == {
+        k: h.counts for k, h in every.items() if k[2] == town and h.n
+    }
+    assert {k: h.total for k, h in one.items()} == {
+        k: h.total for k, h in every.items() if k[2] == town
+    }
