@@ -1,7 +1,7 @@
 """payments: creditors, debt positions and payments
 
 Revision ID: ea6a5a5a1f28
-Revises: 7902507b03c1
+Revises: b7e1c0d2a916
 Create Date: 2026-12-02 08:03:59.477667
 """
 
@@ -14,7 +14,7 @@ import portale.db
 
 
 revision: str = 'ea6a5a5a1f28'
-down_revision: str | None = '7902507b03c1'
+down_revision: str | None = 'b7e1c0d2a916'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
