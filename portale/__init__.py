@@ -23,6 +23,8 @@ BLUEPRINTS = (
     "portale.reports.views:bp",
     "portale.reports.export_views:bp",
     "portale.reports.public_views:bp",
+    "portale.programme.views:bp",
+    "portale.programme.views:public_bp",
     "portale.outbox.views:bp",
 )
 API_BLUEPRINTS = ("portale.api.views:blueprints", "portale.api.worklist:blueprints")
@@ -42,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from portale import observability
 
     observability.init_app(app)
+    from portale.web import security
+
+    security.init_app(app)
     register_errorhandlers(app)
     register_commands(app)
     warn_about_missing_system_libraries(app)
@@ -88,9 +93,18 @@ def register_extensions(app: Flask) -> None:
     from portale.procedures import jobs as procedure_jobs
 
     procedure_jobs.register()
+    from portale.payments import jobs as payment_jobs
+
+    payment_jobs.register()
+    from portale.procedures import payment_filing
+
+    payment_filing.register()
     from portale.reports import exports as report_exports
 
     report_exports.register()
+    from portale.programme import report as programme_report
+
+    programme_report.register()
     from portale.backoffice import notify
 
     notify.register()

@@ -20,6 +20,8 @@ MODEL_MODULES = (
     "portale.reports.models",
     "portale.external.models",
     "portale.signatures.models",
+    "portale.payments.models",
+    "portale.programme.models",
 )
 
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from connectors.fakes.pagopa import FakePagoPa
 from connectors.fakes.services import (
     BusinessRegisterService,
     DurcService,
@@ -34,6 +35,30 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _certificate(private_pem: str, common_name: str) -> str:
+    """A self-signed certificate for ``private_pem``: what goes in ``x5c`` (INTEGRITY_REST_01)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def _keypair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
@@ -51,6 +76,7 @@ def _keypair() -> tuple[str, str]:
 class FakeServices:
     host: str
     private_key: str
+    certificate: str
     tokens: PdndTokenService
     register: BusinessRegisterService
     vies: ViesService
@@ -62,6 +88,7 @@ class FakeServices:
     authority_public_key: str = ""
     pec: MailboxHandler | None = None
     smtp: Any = None
+    pagopa: FakePagoPa = field(default_factory=FakePagoPa)
     servers: dict[str, BaseWSGIServer] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -96,6 +123,7 @@ class FakeServices:
                 "client_id": "portale-demo",
                 "kid": KID,
                 "private_key": self.private_key,
+                "certificate": self.certificate,
                 "timeout": "2",
             },
             "pec": {
@@ -103,6 +131,12 @@ class FakeServices:
                 "port": str(self.smtp.port),
                 "sender": "suap@pec.portale.esempio.it",
                 "timeout": "5",
+            },
+            "pagopa": {
+                "base_url": self.url("pagopa"),
+                "api_key": sorted(self.pagopa.api_keys)[0],
+                "mbd_service_id": "fake-mbd-service",
+                "timeout": "2",
             },
         }
 
@@ -171,10 +205,12 @@ def start_fake_services(host: str = "127.0.0.1", base_port: int = 0) -> FakeServ
         private_key=authority_private,
         client_id=AUTHORITY_CLIENT_ID,
         kid=AUTHORITY_KID,
+        certificate=_certificate(authority_private, AUTHORITY_CLIENT_ID),
     )
     fakes = FakeServices(
         host,
         private,
+        _certificate(private, "portale-demo"),
         tokens,
         BusinessRegisterService(tokens),
         ViesService(),
@@ -198,4 +234,9 @@ def start_fake_services(host: str = "127.0.0.1", base_port: int = 0) -> FakeServ
     tokens.audience = fakes.url("pdnd") + "/token.oauth2"
     authority.base_url = fakes.url("authority")
     fakes.smtp, fakes.pec = start_smtp(host, base_port + len(apps) if base_port else 0)
+    # After the SMTP server, so the ports of the older fakes stay where they were.
+    fakes.servers["pagopa"] = _serve(
+        "pagopa", host, base_port + len(apps) + 1 if base_port else 0, fakes.pagopa
+    )
+    fakes.pagopa.base_url = fakes.url("pagopa")
     return fakes

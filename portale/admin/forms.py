@@ -13,6 +13,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     URLField,
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
@@ -27,6 +28,7 @@ ROLE_LABELS = {
     "authority_officer": _l("Funzionario di ente terzo"),
     "analyst": _l("Analista (semplificazione)"),
     "admin": _l("Amministratore"),
+    "stakeholder": _l("Portatore di interesse (associazioni, ordini)"),
 }
 
 CHANNEL_LABELS = {
@@ -135,3 +137,8 @@ class SearchForm(FlaskForm):
 
     q = StringField(_l("Cerca"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Ruolo"), choices=[("", _l("Tutti i ruoli")), *ROLE_LABELS.items()])
+
+
+class BreakGlassForm(FlaskForm):
+    procedure = StringField(_l("Numero di protocollo della pratica"))
+    reason = TextAreaField(_l("Motivo dell'accesso"))
