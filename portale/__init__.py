@@ -16,7 +16,7 @@ BLUEPRINTS = (
     "portale.dossier.views:bp",
     "portale.admin.views:bp",
     "portale.catalogue.views:bp",
-    "portale.procedures.views:bp",
+    "portale.procedures.routes:bp",
     "portale.backoffice.views:bp",
     "portale.backoffice.worklist_views:bp",
     "portale.backoffice.authority_views:bp",
@@ -91,7 +91,7 @@ def register_extensions(app: Flask) -> None:
     from portale.reports import exports as report_exports
 
     report_exports.register()
-    from portale.backoffice import notify
+    from portale.cases import notify
 
     notify.register()
     from portale import external

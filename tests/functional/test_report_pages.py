@@ -188,7 +188,7 @@ def test_the_event_log_runs_as_a_job_too_and_holds_one_trace_per_procedure(
 
     from sqlalchemy import func
 
-    from portale.backoffice.models import ProcedureSummary
+    from portale.cases.models import ProcedureSummary
 
     login_as(analyst)
     response = client.post("/report/esportazioni", data={**QUERY, "formato": "xes"})
