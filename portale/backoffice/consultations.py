@@ -25,7 +25,7 @@ from portale.cases.models import (
     ProcedureEvent,
 )
 from portale.cases.notify import notify_people
-from portale.cases.routing import DISPATCH_JOB, OPINION_REQUEST_MESSAGE
+from portale.cases.routing import DISPATCH_JOB, OPINION_REQUEST_MESSAGE, dispatch_order
 from portale.cases.services import events_of, perform, record
 from portale.cases.terms import calendar_for
 from portale.clock import lifecycle as lc
@@ -313,6 +313,7 @@ def request_opinions(
             idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:opinion:{opinion.id}",
             connector=authority.channel,
             procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
         )
         requests.append(opinion)
     session.commit()

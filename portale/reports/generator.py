@@ -60,6 +60,7 @@ from portale.clock.calendar import HolidayCalendar, local_date
 from portale.clock.summary import SUMMARY_FIELDS, TimedEvent, summarise
 from portale.dossier.models import MANDATE_OWNER, Company, LocalUnit, Mandate
 from portale.reference.models import Municipality
+from portale.reports import rollups
 
 ROME = ZoneInfo("Europe/Rome")
 TORINO = "001272"
@@ -876,7 +877,9 @@ def generate(
             pending.result()
     _save_counters(session, counters)
     _reset_sequences(session)
+    rows = rollups.rebuild(session)
     session.commit()
+    progress(f"report roll-ups rebuilt from the summaries ({rows} rows)")
     _analyze(session, progress)
     stats.procedures = len(moments)
     stats.seconds = time.perf_counter() - started
@@ -1049,8 +1052,8 @@ def _analyze(session: Session, progress: Progress) -> None:
         return
     session.execute(
         text(
-            "ANALYZE procedure, procedure_event, procedure_summary, opinion_request, company, "
-            "local_unit, mandate, user_account"
+            "ANALYZE procedure, procedure_event, procedure_summary, procedure_rollup, "
+            "opinion_request, company, local_unit, mandate, user_account"
         )
     )
     session.commit()
