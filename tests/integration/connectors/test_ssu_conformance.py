@@ -27,8 +27,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from portale.backoffice import consultations, decisions
-from portale.cases.routing import DISPATCH_JOB
-from portale.outbox import services as outbox
+from portale.cases import services as core
 from tests.factories import UserFactory
 from tests.integration.connectors.support import drain, file_with, spec_dir, ssu_authority
 from tests.integration.connectors.test_ssu import call, cui_of
@@ -76,19 +75,7 @@ def test_every_message_sent_follows_et_to_bo(session, app, wired, filed):
         participants=[authority.code],
     )
     drain(app)  # cdss_convened
-    outbox.enqueue(
-        session,
-        DISPATCH_JOB,
-        {
-            "procedure_id": procedure.id,
-            "authority": authority.code,
-            "message": "notify",
-            "event": {"event": "end_by_submitter_cancel_requested"},
-        },
-        idempotency_key=f"conformance:{procedure.cui_uuid}",
-        connector="ssu",
-        procedure_id=procedure.id,
-    )
+    core.queue_conclusion_notices(session, procedure, "ended_by_submitter_cancel_requested")
     session.commit()
     drain(app)
     spec = corrected("et_to_bo.yaml")
