@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from portale import observability
 
     observability.init_app(app)
+    from portale.web import security
+
+    security.init_app(app)
     register_errorhandlers(app)
     register_commands(app)
     warn_about_missing_system_libraries(app)

@@ -29,6 +29,7 @@ from portale.catalogue import services as catalogue_services
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.db import utcnow
+from portale.dossier.access import NoAccess, get_company_for
 from portale.errors import ActionNotAllowed, NotFound
 from portale.pdf import STATIC, jinja_env, weasy_fonts_and_css
 from portale.storage import AbstractStorage
@@ -201,7 +202,12 @@ def silent_assent_certificate(
     actor: User,
     now: datetime | None = None,
 ) -> Act:
-    """The certificate of silent assent, issued once on the company's request."""
+    """The certificate of silent assent, issued once on the company's request (a mandate that
+    may act for the company, not a read-only one)."""
+    try:
+        get_company_for(session, actor, procedure.company_id, need="edit")
+    except NoAccess:
+        raise NotFound(procedure.id) from None
     if procedure.state != lc.ENDED_BY_PROCEEDING_TIME_EXPIRED:
         raise ActionNotAllowed(
             _l("Il certificato si rilascia solo per una pratica accolta per silenzio assenso.")

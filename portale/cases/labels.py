@@ -75,3 +75,7 @@ OPINION_OUTCOME_LABELS = {
 
 def opinion_outcome_label(outcome: str | None) -> str:
     return str(OPINION_OUTCOME_LABELS.get(outcome or "", outcome or ""))
+
+
+# Break-glass reading by an administrator (portale.admin.break_glass).
+EVENT_LABELS["break_glass_access"] = _l("Accesso straordinario di un amministratore (sola lettura)")

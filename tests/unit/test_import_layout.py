@@ -16,7 +16,7 @@ PENDING_AREA_PAIRS = {
 }
 PENDING_AREA_CYCLES = [
     ["accounts", "dossier", "reference"],
-    ["backoffice", "cases", "outbox", "reports"],
+    ["admin", "backoffice", "cases", "outbox", "reports"],
 ]
 
 
