@@ -13,6 +13,7 @@ from portale.config import PROJECT_ROOT, load_settings
 BLUEPRINTS = (
     "portale.web.views:bp",
     "portale.accounts.views:bp",
+    "portale.accounts.oidc_views:bp",
     "portale.dossier.views:bp",
     "portale.admin.views:bp",
     "portale.catalogue.views:bp",

@@ -9,6 +9,7 @@ from portale.db import Base
 MODEL_MODULES = (
     "portale.reference.models",
     "portale.accounts.models",
+    "portale.accounts.identity_models",
     "portale.dossier.models",
     "portale.catalogue.models",
     "portale.procedures.models",
