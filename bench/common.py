@@ -26,6 +26,7 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/portale_bench_{
 SCALES = {
     # companies, procedures
     "small": (2_000, 20_000),
+    "medium": (22_000, 100_000),
     "full": (220_000, 1_000_000),
 }
 DEMO_PASSWORD = "demo12345!"

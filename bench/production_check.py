@@ -237,6 +237,7 @@ def verify(database_url: str, s3: Any, bucket: str, filings: list[dict], store: 
     from portale.db import make_engine
     from portale.outbox.models import DONE, OutboxJob
     from portale.procedures.models import Attachment, Procedure
+
     engine = make_engine(database_url)
     problems: list[str] = []
     with engine.connect() as conn:

@@ -1,12 +1,18 @@
 """Report dashboard and exports over the last full year, against the bare SQL aggregate they
-run (``grouped_percentiles`` on procedure_summary), with the ratio measured in the same run."""
+run (``grouped_percentiles`` on procedure_summary) and the anonymous home page, with the
+ratios measured in the same run.
+
+The dashboard is measured twice: *computed* (each request carries its own ``istante``, so the
+rendered-dashboard cache never answers: the figures come from the roll-ups every time) and
+*kept* (the same URL again: the cache answers until the next summary change)."""
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +20,10 @@ from bench.common import ANALYST, Server, Target, engine_for, save, timings, ver
 from bench.pages import PAGES_FILE
 
 RUNS = 5
-TARGET_S = {"postgres": 2.0, "sqlite": 10.0}
+HOME_RUNS = 30
+TARGET_S = {"postgres": 0.2, "sqlite": 0.4}  # issue 16: <= 200 ms at 1M on PostgreSQL
+BARE_RATIO = 1.3  # issue 16: the dashboard <= 1.3x one bare SQL pass with the same filter
+ONE_PASS = "net days by type"
 
 
 def period() -> dict[str, str]:
@@ -63,11 +72,9 @@ def bare_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
 
 
 def service_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
-    """The SQL the dashboard runs, without rendering: the report service's ``overview`` and
-    ``bottlenecks`` over the same year (the base of the dashboard's ratio), and the PDF report
-    rendered from their rows (what the export job does)."""
-    from datetime import UTC, datetime
-
+    """The SQL the dashboard runs, without rendering: the report service's ``dashboard``
+    (overview and ranking from one read of the roll-ups) over the same year, and the PDF report
+    rendered from its rows (what the export job does)."""
     from portale.reports import exports, services
     from portale.reports.filters import ReportFilter
 
@@ -81,8 +88,7 @@ def service_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
     with Session(engine) as session:
         for attempt in range(runs + 1):  # the first run warms the cache and is not counted
             started = time.perf_counter()
-            services.overview(session, flt, as_of=now)
-            services.bottlenecks(session, flt, as_of=now)
+            services.dashboard(session, flt, as_of=now)
             elapsed = time.perf_counter() - started
             report = exports.build_report(session, flt, now)
             started = time.perf_counter()
@@ -99,7 +105,7 @@ def run(target: Target) -> dict[str, Any]:
     print(f"reports, {target.db} {target.scale}: last 12 months, {RUNS} runs each")
     service = service_sql(target)
     print(
-        f"  report service SQL (overview + bottlenecks)  median "
+        f"  report service (roll-ups, both periods)      median "
         f"{service['service_sql']['median_ms']:8.1f} ms  p95 {service['service_sql']['p95_ms']:8.1f} ms"
     )
     print(
@@ -113,54 +119,99 @@ def run(target: Target) -> dict[str, Any]:
     spec = json.loads(PAGES_FILE.read_text())
     pages: list[dict[str, Any]] = []
     with Server(target) as server:
+        home = _home(server)
+        print(
+            f"  calibration: anonymous home page median {home['median_ms']:8.1f} ms  "
+            f"p95 {home['p95_ms']:8.1f} ms"
+        )
         client = server.login(ANALYST)
         for report in spec["reports"]:
-            pages.append(_measure(server, client, report))
-    dashboard = next((p for p in pages if p["name"] == "dashboard" and "median_ms" in p), None)
+            if report["name"] == "dashboard":
+                pages.append(_measure(server, client, report, home, computed=True))
+            pages.append(_measure(server, client, report, home))
+    computed = next((p for p in pages if p["name"] == "dashboard (computed)"), None)
     limit = TARGET_S[target.db]
-    if dashboard:
-        ratio = dashboard["median_ms"] / service["service_sql"]["median_ms"]
-        dashboard["ratio_to_service_sql"] = round(ratio, 2)
-        dashboard["ratio_to_bare_percentiles"] = round(
-            dashboard["median_ms"] / bare["total"]["median_ms"], 2
+    one_pass = bare["queries"][ONE_PASS]["median_ms"]
+    if computed and "median_ms" in computed:
+        ratio = computed["median_ms"] / one_pass
+        computed["ratio_to_one_bare_pass"] = round(ratio, 2)
+        computed["ratio_to_service_sql"] = round(
+            computed["median_ms"] / service["service_sql"]["median_ms"], 2
         )
         print(
-            f"  dashboard / its SQL = {ratio:.2f}; dashboard / five bare percentile queries = "
-            f"{dashboard['ratio_to_bare_percentiles']:.2f}; dashboard "
-            f"{verdict(dashboard['median_ms'] / 1000, limit)} (<= {limit:g} s)"
-        )
-    else:
-        seconds = bare["total"]["median_ms"] / 1000
-        print(
-            "  dashboard not available on this branch (branch reports): bare SQL aggregate "
-            f"{seconds:.2f} s against the dashboard budget of {limit:g} s"
+            f"  dashboard (computed) / one bare SQL pass ({ONE_PASS}) = {ratio:.2f} "
+            f"({verdict(ratio, BARE_RATIO)}, <= {BARE_RATIO}); / its own SQL = "
+            f"{computed['ratio_to_service_sql']:.2f}; median "
+            f"{verdict(computed['median_ms'] / 1000, limit)} (<= {limit * 1000:g} ms)"
         )
     try:
         import pm4py  # noqa: F401
     except ImportError:
         print("  pm4py is not installed: the process-mining comparison is skipped (optional)")
-    payload = {"period": period(), "service": service, "bare_sql": bare, "pages": pages}
+    payload = {
+        "period": period(),
+        "service": service,
+        "bare_sql": bare,
+        "home": home,
+        "pages": pages,
+    }
     save("reports", target, payload)
     return payload
 
 
-def _measure(server: Server, client: Any, report: dict[str, Any]) -> dict[str, Any]:
-    name = report["name"]
+def _home(server: Server) -> dict[str, Any]:
+    """The calibration: the anonymous home page, measured in the same run."""
+    import requests
+
+    url = server.base + "/"
+    requests.get(url, timeout=60).raise_for_status()
+    times = []
+    for _ in range(HOME_RUNS):
+        started = time.perf_counter()
+        requests.get(url, timeout=60).raise_for_status()
+        times.append(time.perf_counter() - started)
+    return timings(times)
+
+
+def _measure(
+    server: Server,
+    client: Any,
+    report: dict[str, Any],
+    home: dict[str, Any],
+    *,
+    computed: bool = False,
+) -> dict[str, Any]:
+    name = report["name"] + (
+        " (computed)" if computed else " (kept)" if report["name"] == "dashboard" else ""
+    )
     if client is None:
         return {"name": name, "status": "no login"}
     url = server.base + report["path"].format(**period())
     first = client.get(url, timeout=600)
     if first.status_code == 404:
-        print(f"  {name:<30} not available on this branch (404: built on branch reports)")
+        print(f"  {name:<30} not available on this branch (404)")
         return {"name": name, "status": "not available"}
     if first.status_code != 200:
         print(f"  {name:<30} answers {first.status_code}: not measured")
         return {"name": name, "status": f"http {first.status_code}"}
     times = []
-    for _ in range(RUNS):
+    for i in range(RUNS):
+        # its own instant: the rendered-dashboard cache cannot answer
+        moment = (datetime.now(UTC) - timedelta(seconds=i + 1)).isoformat()
+        pinned = "&istante=" + quote(moment)
         started = time.perf_counter()
-        client.get(url, timeout=600).raise_for_status()
+        client.get(url + (pinned if computed else ""), timeout=600).raise_for_status()
         times.append(time.perf_counter() - started)
     f = timings(times)
-    print(f"  {name:<30} median {f['median_ms']:8.1f} ms  p95 {f['p95_ms']:8.1f} ms")
-    return {"name": name, "status": "measured", "bytes": len(first.content), **f}
+    ratio = f["median_ms"] / home["median_ms"]
+    print(
+        f"  {name:<30} median {f['median_ms']:8.1f} ms  p95 {f['p95_ms']:8.1f} ms  "
+        f"{ratio:6.1f}x home"
+    )
+    return {
+        "name": name,
+        "status": "measured",
+        "bytes": len(first.content),
+        "ratio_to_home": round(ratio, 2),
+        **f,
+    }

@@ -4,6 +4,13 @@ Each call carries a PDND bearer voucher and the ModI ``Agid-JWT-Signature`` (INT
 over its body, and the outbox job's key in ``Idempotency-Key``. The message is validated
 against the specification's schema before it leaves; the authority then fetches the documents
 from the portal (``/instance/{cui_uuid}/document/{resource_id}``).
+
+The signature names the portal's certificate in ``x5c``, as INTEGRITY_REST_01 asks
+(settings ``certificate`` or ``certificate_path``, PEM); ``signature_key_reference = kid``
+names instead the key registered on PDND. The authority's answer must be signed by the key
+registered for it (``Authority.ssu_public_key``) over the very answer received: an unsigned
+or altered answer proves no delivery, so the job tries again (the same ``Idempotency-Key``
+keeps the authority from acting twice).
 """
 
 from __future__ import annotations
@@ -27,6 +34,49 @@ DESCRIPTOR_VERSION = "1"
 
 class InvalidMessage(ConnectorRejected):
     """The message the portal was about to send does not follow the specification."""
+
+
+class UnverifiedAnswer(ConnectorMalformedResponse):
+    """The authority's answer is not signed by its registered key, or not this answer."""
+
+    retryable = True
+
+
+def _read_setting(settings: dict[str, Any], name: str) -> str | None:
+    value = settings.get(name)
+    if not value and settings.get(f"{name}_path"):
+        with open(settings[f"{name}_path"], encoding="ascii") as handle:
+            value = handle.read()
+    return value or None
+
+
+def signing_certificate(settings: dict[str, Any]) -> str | None:
+    """The certificate to put in ``x5c``; ``None`` when the ``kid`` variant is configured.
+    :class:`ConfigurationError` when ``x5c`` is asked (the default) and none is configured."""
+    reference = settings.get("signature_key_reference") or "x5c"
+    if reference not in modi.KEY_REFERENCES:
+        raise ConfigurationError(
+            f"ssu: signature_key_reference must be one of {modi.KEY_REFERENCES}"
+        )
+    if reference == "kid":
+        return None
+    certificate = _read_setting(settings, "certificate")
+    if not certificate:
+        raise ConfigurationError("ssu: no certificate for x5c (or set signature_key_reference=kid)")
+    return certificate
+
+
+def verify_answer(
+    response: Any, public_key: str | None, *, issuer: str | None, audience: str
+) -> None:
+    if not public_key:
+        raise ConfigurationError("ssu: the authority has no registered key to verify its answers")
+    try:
+        modi.verify(
+            response.content, response.headers, public_key, audience=audience, issuer=issuer
+        )
+    except modi.SignatureError as error:
+        raise UnverifiedAnswer(f"the authority's answer is refused: {error}") from error
 
 
 def send_instance_body(instance: dict[str, Any]) -> dict[str, Any]:
@@ -76,13 +126,22 @@ class SsuAuthorityConnector(PdndClientMixin, AuthorityDispatch):
     label = "SSU (interfaccia back office - enti terzi)"
     required_settings = ("token_url", "client_id")
 
+    def check_config(self) -> list[str]:
+        problems = super().check_config()
+        try:
+            signing_certificate(self.settings)
+        except ConfigurationError as error:
+            problems.append(str(error))
+        return problems
+
     def _post(
-        self, endpoint: str | None, operation: str, body: dict[str, Any], key: str
+        self, endpoint: str | None, operation: str, body: dict[str, Any], key: str, peer: dict
     ) -> DispatchReceipt:
         if not endpoint:
             raise ConnectorRejected("the authority has no SSU endpoint")
         if not self.vouchers.private_key:
             raise ConfigurationError("ssu: no private key to sign with")
+        certificate = signing_certificate(self.settings)
         url = f"{endpoint.rstrip('/')}/{operation}"
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {
@@ -95,6 +154,7 @@ class SsuAuthorityConnector(PdndClientMixin, AuthorityDispatch):
                 kid=self.vouchers.kid,
                 issuer=self.vouchers.client_id,
                 audience=endpoint.rstrip("/"),
+                certificate=certificate,
             ),
         }
         response = request(
@@ -104,6 +164,12 @@ class SsuAuthorityConnector(PdndClientMixin, AuthorityDispatch):
         if response.content and "json" not in content_type:
             # The SSU answers 200 with no body or JSON: anything else is not the authority.
             raise ConnectorMalformedResponse(f"{url}: unexpected {content_type or 'body'}")
+        verify_answer(
+            response,
+            peer.get("public_key"),
+            issuer=peer.get("client_id"),
+            audience=self.vouchers.client_id,
+        )
         return DispatchReceipt(
             accepted=True,
             reference=response.headers.get("X-Request-Id") or key,
@@ -116,8 +182,9 @@ class SsuAuthorityConnector(PdndClientMixin, AuthorityDispatch):
         problems += ssu_schemas.errors(body, ssu_schemas.SEND_INSTANCE)
         if problems:
             raise InvalidMessage("send_instance not sent: " + "; ".join(problems[:5]))
+        authority = instance["authority"]
         return self._post(
-            instance["authority"].get("endpoint"), "send_instance", body, idempotency_key
+            authority.get("endpoint"), "send_instance", body, idempotency_key, authority
         )
 
     def notify(
@@ -127,4 +194,4 @@ class SsuAuthorityConnector(PdndClientMixin, AuthorityDispatch):
         problems = ssu_schemas.errors(body, ssu_schemas.NOTIFY)
         if problems:
             raise InvalidMessage("notify not sent: " + "; ".join(problems[:5]))
-        return self._post(event.get("endpoint"), "notify", body, idempotency_key)
+        return self._post(event.get("endpoint"), "notify", body, idempotency_key, event)

@@ -24,6 +24,8 @@ BLUEPRINTS = (
     "portale.reports.views:bp",
     "portale.reports.export_views:bp",
     "portale.reports.public_views:bp",
+    "portale.programme.views:bp",
+    "portale.programme.views:public_bp",
     "portale.outbox.views:bp",
 )
 API_BLUEPRINTS = ("portale.api.views:blueprints", "portale.api.worklist:blueprints")
@@ -92,6 +94,9 @@ def register_extensions(app: Flask) -> None:
     from portale.reports import exports as report_exports
 
     report_exports.register()
+    from portale.programme import report as programme_report
+
+    programme_report.register()
     from portale.backoffice import notify
 
     notify.register()

@@ -64,6 +64,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CELERY_BROKER_URL": env.get("PORTALE_CELERY_BROKER_URL"),
         "RATELIMIT_STORAGE_URI": env.get("PORTALE_RATELIMIT_STORAGE_URI", "memory://"),
         "BASE_URL": env.get("PORTALE_BASE_URL", "http://127.0.0.1:5000"),
+        # The open-data catalogue (DCAT-AP_IT): who publishes it and holds the rights, by their
+        # code in the index of public administrations (IPA), and whom a reuser writes to. The
+        # IPA codes are development placeholders: an installation sets its own.
+        "OPENDATA_PUBLISHER_NAME": env.get(
+            "PORTALE_OPENDATA_PUBLISHER_NAME", "Città metropolitana di Torino"
+        ),
+        "OPENDATA_PUBLISHER_IPA": env.get("PORTALE_OPENDATA_PUBLISHER_IPA", "cmto"),
+        "OPENDATA_RIGHTS_HOLDER_NAME": env.get("PORTALE_OPENDATA_RIGHTS_HOLDER_NAME"),
+        "OPENDATA_RIGHTS_HOLDER_IPA": env.get("PORTALE_OPENDATA_RIGHTS_HOLDER_IPA"),
+        "OPENDATA_CONTACT_NAME": env.get(
+            "PORTALE_OPENDATA_CONTACT_NAME", "Portale Unico delle Imprese - dati aperti"
+        ),
+        "OPENDATA_CONTACT_EMAIL": env.get(
+            "PORTALE_OPENDATA_CONTACT_EMAIL", "opendata@portale-imprese.example"
+        ),
         # With Celery configured the workers run the outbox; the web process does not.
         "EMBEDDED_WORKER": _bool(
             env.get("PORTALE_EMBEDDED_WORKER"),

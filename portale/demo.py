@@ -75,6 +75,7 @@ DEMO_USERS = (
     ),
     DemoUser("analista@demo.it", "Sara Analista", "analyst"),
     DemoUser("admin@demo.it", "Amministratore del portale", "admin"),
+    DemoUser("associazione@demo.it", "Associazione Commercianti Torino (demo)", "stakeholder"),
 )
 
 DEMO_COMPANY: dict[str, Any] = {
@@ -280,6 +281,18 @@ def _load_procedures(session: Session) -> None:
     load_demo_procedures(session, storage_from_config(current_app.config), users, company)
 
 
+def _load_programme(session: Session) -> None:
+    """Two targets and three proposals of the simplification programme, on the generated data."""
+    from portale.programme.demo import load_demo_programme
+
+    people = {spec.role: spec.email for spec in DEMO_USERS}
+    analyst, stakeholder = (
+        session.scalar(select(User).where(User.email == people[role]))
+        for role in ("analyst", "stakeholder")
+    )
+    load_demo_programme(session, analyst, stakeholder, today_rome())
+
+
 @cli.command("load")
 def load() -> None:
     """Load reference data and the demo accounts and company (idempotent)."""
@@ -287,6 +300,7 @@ def load() -> None:
 
     logins = load_demo(db.session)
     _load_procedures(db.session)
+    _load_programme(db.session)
     width = max(len(e) for e, _p, _r in logins)
     click.echo(f"{'e-mail'.ljust(width)}  {'password':<12}  role")
     for email, password, role in logins:

@@ -159,3 +159,13 @@ def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]
         return login(client, user)
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_cache() -> Iterator[None]:
+    # Each test's data are rolled back, and frozen clocks give different data the same
+    # "latest summary change": a dashboard kept by one test must not answer the next.
+    from portale.reports.cache import dashboards
+
+    dashboards.clear()
+    yield

@@ -95,10 +95,20 @@ def _order(element: ET.Element, allowed: tuple[tuple[str, ...], ...], where: str
         assert position < len(allowed), f"{where}: <{child.tag}> out of place"
 
 
+XES_NAMESPACE = "http://www.xes-standard.org/"
+XES_FEATURES = {"nested-attributes"}  # the optional features IEEE 1849-2016 names
+
+
 def check_xes(text: str) -> ET.Element:
-    """Parse and check an XES document; returns the ``log`` element."""
+    """Parse and check an XES document; returns the ``log`` element, its tags stripped of the
+    standard's namespace (which every element must be in) so callers can say ``iter("trace")``."""
     log = ET.fromstring(text)
-    assert log.tag == "log", "the root element must be <log> (no namespace)"
+    assert log.tag == f"{{{XES_NAMESPACE}}}log", "the root must be <log> in the XES namespace"
+    for element in log.iter():
+        assert element.tag.startswith(f"{{{XES_NAMESPACE}}}"), f"{element.tag} not in XES ns"
+        element.tag = element.tag[len(XES_NAMESPACE) + 2 :]
+    assert "xes.features" in log.attrib, "xes.features must be declared"
+    assert set(log.get("xes.features", "").split()) <= XES_FEATURES, "unknown xes.features"
     assert DECIMAL.match(log.get("xes.version", "")), "xes.version must be an xs:decimal"
     assert set(log.attrib) <= {"xes.version", "xes.features"}, "unknown <log> attributes"
     _order(

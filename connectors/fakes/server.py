@@ -34,6 +34,30 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _certificate(private_pem: str, common_name: str) -> str:
+    """A self-signed certificate for ``private_pem``: what goes in ``x5c`` (INTEGRITY_REST_01)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def _keypair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
@@ -51,6 +75,7 @@ def _keypair() -> tuple[str, str]:
 class FakeServices:
     host: str
     private_key: str
+    certificate: str
     tokens: PdndTokenService
     register: BusinessRegisterService
     vies: ViesService
@@ -96,6 +121,7 @@ class FakeServices:
                 "client_id": "portale-demo",
                 "kid": KID,
                 "private_key": self.private_key,
+                "certificate": self.certificate,
                 "timeout": "2",
             },
             "pec": {
@@ -171,10 +197,12 @@ def start_fake_services(host: str = "127.0.0.1", base_port: int = 0) -> FakeServ
         private_key=authority_private,
         client_id=AUTHORITY_CLIENT_ID,
         kid=AUTHORITY_KID,
+        certificate=_certificate(authority_private, AUTHORITY_CLIENT_ID),
     )
     fakes = FakeServices(
         host,
         private,
+        _certificate(private, "portale-demo"),
         tokens,
         BusinessRegisterService(tokens),
         ViesService(),

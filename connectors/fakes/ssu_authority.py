@@ -30,6 +30,8 @@ class Received:
     body: dict[str, Any]
     key: str
     claims: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # as received, for conformance checks
+    raw: bytes = b""
 
 
 class FakeSsuAuthority:
@@ -41,8 +43,10 @@ class FakeSsuAuthority:
         private_key: str,
         client_id: str,
         kid: str,
+        certificate: str | None = None,
     ) -> None:
         self.tokens = tokens
+        self.certificate = certificate  # in x5c of every signature, when given
         self.portal_public_key = portal_public_key
         self.private_key = private_key
         self.client_id = client_id
@@ -84,11 +88,30 @@ class FakeSsuAuthority:
         if operation != "retry" and problems:
             return self._error(400, "BAD_REQUEST", "; ".join(problems[:3]))
         key = request.headers.get("Idempotency-Key", "") or claims.get("jti", "")
-        self.received.append(Received(operation, body, key, claims))
+        self.received.append(
+            Received(operation, body, key, claims, dict(request.headers), body_bytes)
+        )
         self.deliveries[key] = self.deliveries.get(key, 0) or 1
         if self.behaviour.mode == "malformed":  # delivered, but the answer is a gateway's page
             return Response("<html>gateway</html>", status=200, mimetype="text/html")
-        return Response(status=200, headers={"X-Request-Id": f"et-{len(self.deliveries)}"})
+        headers = {"X-Request-Id": f"et-{len(self.deliveries)}"}
+        if self.behaviour.mode == "unsigned":  # delivered, but the answer proves nothing
+            return Response(status=200, headers=headers)
+        # The answer is signed for the portal (the voucher's client) like every SSU message.
+        headers.update(self.sign_answer(b"", claims.get("iss") or "portale"))
+        if self.behaviour.mode == "tampered":  # signed, then changed on the way
+            return Response(b'{"x":1}', status=200, headers=headers, mimetype="application/json")
+        return Response(status=200, headers=headers)
+
+    def sign_answer(self, body: bytes, audience: str) -> dict[str, str]:
+        return modi.sign(
+            body,
+            private_key=self.private_key,
+            kid=self.kid,
+            issuer=self.client_id,
+            audience=audience,
+            certificate=self.certificate,
+        )
 
     def delivered(self, operation: str, cui_uuid: str | None = None) -> list[dict[str, Any]]:
         """Bodies delivered once per key, in arrival order (of one CUI if given)."""
@@ -125,6 +148,7 @@ class FakeSsuAuthority:
                 kid=self.kid,
                 issuer=self.client_id,
                 audience=audience,
+                certificate=self.certificate,
             ),
         }
 

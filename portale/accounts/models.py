@@ -16,6 +16,8 @@ ROLE_CLERK = "clerk"
 ROLE_AUTHORITY_OFFICER = "authority_officer"
 ROLE_ANALYST = "analyst"
 ROLE_ADMIN = "admin"
+# trade associations and professional orders in the simplification programme
+ROLE_STAKEHOLDER = "stakeholder"
 ROLES = (
     ROLE_ENTREPRENEUR,
     ROLE_INTERMEDIARY,
@@ -23,6 +25,7 @@ ROLES = (
     ROLE_AUTHORITY_OFFICER,
     ROLE_ANALYST,
     ROLE_ADMIN,
+    ROLE_STAKEHOLDER,
 )
 
 office_municipality = Table(

@@ -27,6 +27,7 @@ ROLE_LABELS = {
     "authority_officer": _l("Funzionario di ente terzo"),
     "analyst": _l("Analista (semplificazione)"),
     "admin": _l("Amministratore"),
+    "stakeholder": _l("Portatore di interesse (associazioni, ordini)"),
 }
 
 CHANNEL_LABELS = {

@@ -32,6 +32,14 @@ def me() -> dict[str, Any]:
 def blueprints() -> list[Blueprint]:
     from portale.api import backoffice, procedures
     from portale.api.dossier import blp as companies
+    from portale.api.programme import blp as programme
     from portale.api.reports import blp as reports
 
-    return [me_blp, companies, *procedures.blueprints(), *backoffice.blueprints(), reports]
+    return [
+        me_blp,
+        companies,
+        *procedures.blueprints(),
+        *backoffice.blueprints(),
+        reports,
+        programme,
+    ]

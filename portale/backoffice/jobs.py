@@ -10,13 +10,19 @@ clerk. Running it twice changes nothing: an acted-on procedure is no longer a ca
   ask for the certificate;
 - SCIA: an open SCIA whose control window has passed closes itself (``close_window``);
 - a SCIA conformation not answered by its term: the activity is prohibited (art. 19 c. 3);
-- an integration not answered by its term: ``ended_by_integration_times_expired``.
+- an integration not answered by its term: ``ended_by_integration_times_expired``;
+- the stored last day of procedures whose clock moves with time (a running suspension, or
+  one that ended with no event, as a 10-bis notice does) is rewritten, so the worklist's
+  filters and the reports read the truth;
+- the time the authorities had to ask for integrations (``max_gg_int_req`` of the type's SSU
+  times) is over: each authority involved is told ``integration_request_time_expired``, as the
+  sequence diagrams show (once per authority: the notice's key).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -154,6 +160,87 @@ def _expire_conformation(
     return True
 
 
+# How far back the integration-request window is looked for: a tick that did not run for a
+# week still catches up; older windows were closed by earlier ticks.
+CATCH_UP_DAYS = 7
+
+
+def _integration_request_windows(session: Session, today: date) -> int:
+    """Queue ``integration_request_time_expired`` for procedures whose window closed."""
+    from portale.catalogue.models import ProcedureTypeVersion
+
+    sent = 0
+    for version in session.scalars(select(ProcedureTypeVersion)):
+        days = ((version.spec or {}).get("times") or {}).get("max_gg_int_req")
+        if not days:
+            continue
+        closed_by = today - timedelta(days=int(days))
+        candidates = session.scalars(
+            select(Procedure)
+            .where(
+                Procedure.type_version_id == version.id,
+                Procedure.state.not_in(tuple(lc.FINAL_STATES)),
+                Procedure.received_on < closed_by,
+                Procedure.received_on >= closed_by - timedelta(days=CATCH_UP_DAYS),
+            )
+            .order_by(Procedure.id)
+        )
+        for procedure in candidates:
+            authorities = bo.involved_authorities(session, procedure)
+            notice = {
+                "event": bo.INTEGRATION_REQUEST_TIME_EXPIRED,
+                "text": str(_l("Il termine per chiedere integrazioni è scaduto.")),
+            }
+            sent += bo.queue_notice(
+                session, procedure, authorities, notice, key=bo.INTEGRATION_REQUEST_TIME_EXPIRED
+            )
+    session.commit()
+    return sent
+
+
+# Open procedures whose clock moves with time alone: a suspension running (integration,
+# correction, notice of reasons for refusal) or ended with no event since (the 10-bis notice
+# ends ten days after the observations, or when the days for them pass; an integration stops
+# suspending at its cap). Their stored last day is rewritten on each tick.
+MOVING_STATES = (lc.INTEGRATION_REQUESTED, lc.CORRECTION_REQUESTED)
+
+
+# A 10-bis suspension lasts at most the 10 days for observations and 10 more after them.
+NOTICE_MOVES_DAYS = 30
+
+
+def _moving_clocks(session: Session, now: datetime) -> list[int]:
+    from portale.procedures.models import ProcedureEvent
+
+    notice = (
+        select(ProcedureEvent.id)
+        .where(
+            ProcedureEvent.procedure_id == Procedure.id,
+            ProcedureEvent.kind == lc.REFUSAL_NOTICE_SENT,
+            ProcedureEvent.at >= now - timedelta(days=NOTICE_MOVES_DAYS),
+        )
+        .exists()
+    )
+    query = select(Procedure.id).where(
+        Procedure.state.not_in(tuple(lc.FINAL_STATES)),
+        Procedure.state.in_(MOVING_STATES) | notice,
+    )
+    return list(session.scalars(query.order_by(Procedure.id)))
+
+
+def _refresh_moving_clocks(session: Session, now: datetime) -> int:
+    """Rewrite the stored last day and summary of the procedures whose clock time moves, as
+    of ``now``; how many last days changed. Idempotent: the same ``now`` writes the same."""
+    changed = 0
+    for procedure_id in _moving_clocks(session, now):
+        procedure = session.get(Procedure, procedure_id)
+        before = procedure.last_day
+        bo.refresh(session, procedure, now)
+        changed += procedure.last_day != before
+        session.commit()
+    return changed
+
+
 def tick(session: Session, storage: AbstractStorage, now: datetime | None = None) -> dict[str, int]:
     """Run every scheduled step once as of ``now``; returns how many procedures each changed."""
     now = now or utcnow()
@@ -163,6 +250,8 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
         "scia_closed": 0,
         "integration_expired": 0,
         "conformation_expired": 0,
+        "integration_request_closed": 0,
+        "clocks_refreshed": 0,
     }
     steps = (
         ("silent_assent", lc.REGIME_SILENT_ASSENT, lc.OPEN_STATES, today, _silent_assent),
@@ -198,6 +287,16 @@ def tick(session: Session, storage: AbstractStorage, now: datetime | None = None
         except Exception:  # noqa: BLE001 - one bad procedure must not stop the others
             session.rollback()
             log.exception("tick: conformation expiry not applied to procedure %s", procedure_id)
+    try:
+        done["clocks_refreshed"] = _refresh_moving_clocks(session, now)
+    except Exception:  # noqa: BLE001 - the other steps' work is already committed
+        session.rollback()
+        log.exception("tick: moving clocks not refreshed")
+    try:
+        done["integration_request_closed"] = _integration_request_windows(session, today)
+    except Exception:  # noqa: BLE001 - the other steps' work is already committed
+        session.rollback()
+        log.exception("tick: integration request windows not checked")
     return done
 
 

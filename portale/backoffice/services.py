@@ -35,9 +35,10 @@ from portale.db import utcnow
 from portale.outbox.services import enqueue
 from portale.procedures.labels import state_label
 from portale.procedures.models import Procedure, ProcedureEvent
-from portale.procedures.routing import DISPATCH_JOB
+from portale.procedures.routing import DISPATCH_JOB, dispatch_order
 from portale.procedures.ssu import rules_for as _rules_for
 from portale.reference.models import Municipality
+from portale.reports import rollups
 
 OPINION_REQUEST_MESSAGE = "opinion_request"
 
@@ -147,8 +148,8 @@ def perform(
     kind = lc.ACTION_EVENT.get(action, target)
     event = record(session, procedure, kind, actor_id=actor_id, payload=payload, now=now)
     procedure.state = target
-    if target in lc.FINAL_STATES:
-        queue_conclusion_notices(session, procedure, target)
+    if target in SSU_NOTIFY_EVENT:
+        queue_conclusion_notices(session, procedure, target, event)
     return event
 
 
@@ -160,7 +161,13 @@ SSU_NOTIFY_EVENT = {
     lc.ENDED_BY_SUSPENSION_REQUESTED: "end_by_suspension_requested",
     lc.ENDED_BY_POSITIVE_OUTCOME: "end_by_positive_outcome",
     lc.ENDED_BY_NEGATIVE_OUTCOME: "end_by_negative_outcome",
+    # not final, but the sequence diagrams notify them too (SCIA-001, DomandaAutorizzazione-001)
+    lc.ENDED_BY_CONFORMATION_REQUESTED: "end_by_conformation_requested",
+    lc.CDSS_CONVENED: "cdss_convened",
 }
+# A state that can be reached more than once: each time is its own notice.
+SSU_REPEATABLE_NOTICES = frozenset({lc.ENDED_BY_CONFORMATION_REQUESTED, lc.CDSS_CONVENED})
+INTEGRATION_REQUEST_TIME_EXPIRED = "integration_request_time_expired"
 # Outcomes whose notice carries the act (the job adds it once the act exists).
 SSU_OUTCOME_EVENTS = frozenset(
     {"end_by_suspension_requested", "end_by_positive_outcome", "end_by_negative_outcome"}
@@ -191,13 +198,54 @@ def involved_authorities(session: Session, procedure: Procedure) -> list[Authori
     )
 
 
-def queue_conclusion_notices(session: Session, procedure: Procedure, state: str) -> None:
-    """Tell every involved authority how the procedure ended (SSU ``notify`` or PEC), through
-    the outbox in the caller's transaction."""
-    event = SSU_NOTIFY_EVENT.get(state)
-    if event is None:
+def _cdss_notice(procedure: Procedure, payload: Mapping[str, Any]) -> dict[str, str]:
+    """``cdss_channel`` and ``cdss_convocation`` of the conference notice (CdssNotifyMessage)."""
+    office = procedure.office
+    channel = payload.get("channel") or (f"PEC {office.pec}" if office.pec else office.name)
+    return {"cdss_channel": channel, "cdss_convocation": payload["date"]}
+
+
+def queue_conclusion_notices(
+    session: Session, procedure: Procedure, state: str, cause: ProcedureEvent | None = None
+) -> None:
+    """Tell every involved authority what the flow implies (SSU ``notify`` or PEC): how the
+    procedure ended, a conformation request, the services conference; through the outbox in
+    the caller's transaction. ``cause`` is the event that reached ``state``."""
+    name = SSU_NOTIFY_EVENT.get(state)
+    if name is None:
         return
-    for authority in involved_authorities(session, procedure):
+    notice: dict[str, Any] = {"event": name, "text": state_label(state)}
+    authorities = involved_authorities(session, procedure)
+    suffix = ""
+    if state in SSU_REPEATABLE_NOTICES and cause is not None:
+        session.flush()
+        suffix = f":{cause.id}"
+    if state == lc.CDSS_CONVENED and cause is not None:
+        notice.update(_cdss_notice(procedure, cause.payload or {}))
+        participants = set((cause.payload or {}).get("participants") or ())
+        known = {a.code for a in authorities}
+        authorities += list(
+            session.scalars(
+                select(Authority)
+                .where(Authority.code.in_(sorted(participants - known)))
+                .order_by(Authority.code)
+            )
+        )
+    queue_notice(session, procedure, authorities, notice, key=f"{name}{suffix}")
+
+
+def queue_notice(
+    session: Session,
+    procedure: Procedure,
+    authorities: Iterable[Authority],
+    notice: Mapping[str, Any],
+    *,
+    key: str,
+) -> int:
+    """One SSU ``notify`` (or PEC notice) per authority, ordered after what was sent before;
+    how many were new (the key makes a second call queue nothing)."""
+    before = len(session.info.get("outbox_new_jobs", []))
+    for authority in authorities:
         enqueue(
             session,
             DISPATCH_JOB,
@@ -205,12 +253,14 @@ def queue_conclusion_notices(session: Session, procedure: Procedure, state: str)
                 "procedure_id": procedure.id,
                 "authority": authority.code,
                 "message": "notify",
-                "event": {"event": event, "text": state_label(state)},
+                "event": dict(notice),
             },
-            idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:notify:{event}",
+            idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:notify:{key}",
             connector=authority.channel,
             procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
         )
+    return len(session.info.get("outbox_new_jobs", [])) - before
 
 
 def refresh(session: Session, procedure: Procedure, now: datetime | None = None) -> Summary:
@@ -228,6 +278,7 @@ def refresh(session: Session, procedure: Procedure, now: datetime | None = None)
     if summary.last_day is not None or summary.decided_on is None:
         procedure.last_day = summary.last_day
     row = session.get(ProcedureSummary, procedure.id)
+    before = [] if row is None else rollups.procedure_rows(session, procedure.id)
     if row is None:
         row = ProcedureSummary(procedure_id=procedure.id)
         session.add(row)
@@ -238,6 +289,9 @@ def refresh(session: Session, procedure: Procedure, now: datetime | None = None)
     for name in SUMMARY_FIELDS:
         setattr(row, name, getattr(summary, name))
     row.refreshed_at = now
+    session.flush()
+    # the report roll-ups move with the summary, in the same transaction
+    rollups.record_change(session, before, rollups.procedure_rows(session, procedure.id))
     return summary
 
 
@@ -307,6 +361,7 @@ def request_opinions(
             idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:opinion:{opinion.id}",
             connector=authority.channel,
             procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
         )
         requests.append(opinion)
     session.commit()

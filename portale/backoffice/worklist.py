@@ -239,9 +239,9 @@ def _conditions(query: WorklistQuery, user: User, today: date) -> list[ColumnEle
         conditions.append(c.assignee_id == user.id)
     elif query.assignee == "none":
         conditions.append(c.assignee_id.is_(None))
-    if query.due:
-        # While an integration request runs the clock is stopped: neither late nor due soon.
-        conditions.append(c.state != lc.INTEGRATION_REQUESTED)
+    # The stored last day moves with a running suspension (the scheduled tick rewrites it,
+    # portale.backoffice.jobs): a suspended procedure is late or due soon only if it truly is,
+    # and an integration left unanswered past its cap counts again.
     if query.due == "overdue":
         conditions.append(c.last_day < today)
     elif query.due == "week":

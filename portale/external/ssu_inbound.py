@@ -120,7 +120,12 @@ def handle(session: Session, authority: Authority, operation: str, body: Any) ->
     if problems:
         raise InboundError(400, "BAD_REQUEST", "; ".join(problems[:5]))
     cui = body if operation == "request_cdss" else body["cui"]
-    procedure = consulted_procedure(session, authority, cui["uuid"])
+    try:
+        procedure = consulted_procedure(session, authority, cui["uuid"])
+    except InboundError as error:
+        # The callbacks declare 200, 400, 401, 500 and 503 only (bo_to_et.yaml): an instance
+        # this administration does not know of is a bad request, never a 404.
+        raise InboundError(400, "UNKNOWN_INSTANCE", error.message) from error
     HANDLERS[operation](session, authority, procedure, body)
 
 
@@ -228,7 +233,7 @@ def _retry(
         if (j.payload or {}).get("message", "send_instance") in wanted[body["operation"]]
     ]
     if not jobs:
-        raise InboundError(404, "NOT_FOUND", f"no {body['operation']} sent for this CUI")
+        raise InboundError(400, "NOTHING_TO_RETRY", f"no {body['operation']} sent for this CUI")
     resend(session, jobs[-1].id)
 
 

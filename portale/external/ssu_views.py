@@ -43,6 +43,13 @@ def sign_response(response: Response) -> Response:
     key = getattr(getattr(adapter, "vouchers", None), "private_key", None)
     if not key or response.direct_passthrough:
         return response
+    from connectors.base import ConfigurationError
+    from connectors.ssu import signing_certificate
+
+    try:
+        certificate = signing_certificate(adapter.settings)
+    except ConfigurationError:
+        certificate = None  # the kid variant: the check at start-up says what is missing
     response.headers.update(
         modi.sign(
             response.get_data(),
@@ -51,6 +58,7 @@ def sign_response(response: Response) -> Response:
             issuer=adapter.vouchers.client_id,
             audience=g.get("ssu_client_id") or "ssu",
             content_type=response.mimetype or "application/json",
+            certificate=certificate,
         )
     )
     return response

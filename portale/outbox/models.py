@@ -21,7 +21,10 @@ STATUSES = (QUEUED, RUNNING, DONE, RETRYING, GIVEN_UP, CANCELLED)
 
 class OutboxJob(Base):
     __tablename__ = "outbox_job"
-    __table_args__ = (Index("ix_outbox_job_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_job_due", "status", "next_attempt_at"),
+        Index("ix_outbox_job_ordering", "ordering_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     handler: Mapped[str] = mapped_column(String(100))
@@ -32,6 +35,9 @@ class OutboxJob(Base):
     procedure_id: Mapped[int | None] = mapped_column(
         ForeignKey("procedure.id", ondelete="SET NULL"), index=True
     )
+    # Jobs with the same key run in the order they were queued (one at a time); jobs with
+    # different keys, or none, never wait for each other. E.g. one CUI to one recipient.
+    ordering_key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=8)

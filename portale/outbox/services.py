@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pybreaker
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from portale.db import utcnow
 from portale.outbox.models import (
@@ -120,8 +120,12 @@ def enqueue(
     procedure_id: int | None = None,
     max_attempts: int = 8,
     run_at: datetime | None = None,
+    ordering_key: str | None = None,
 ) -> OutboxJob:
-    """Add a job to the caller's transaction (no commit); the same key returns the same job."""
+    """Add a job to the caller's transaction (no commit); the same key returns the same job.
+
+    Jobs sharing an ``ordering_key`` run one after the other, in the order they were queued:
+    a job waits while an earlier one of its key is queued, running or being retried."""
     existing = session.scalar(select(OutboxJob).where(OutboxJob.idempotency_key == idempotency_key))
     if existing is not None:
         return existing
@@ -135,6 +139,7 @@ def enqueue(
         attempts=0,
         max_attempts=max_attempts,
         next_attempt_at=run_at or utcnow(),
+        ordering_key=ordering_key,
     )
     try:
         with session.begin_nested():
@@ -152,10 +157,26 @@ def backoff_delay(attempt: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
+PENDING = (QUEUED, RUNNING, RETRYING)
+
+
 def _due(now: datetime) -> Any:
-    return or_(
-        (OutboxJob.status.in_((QUEUED, RETRYING))) & (OutboxJob.next_attempt_at <= now),
-        (OutboxJob.status == RUNNING) & (OutboxJob.locked_until < now),
+    earlier = aliased(OutboxJob)
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.ordering_key == OutboxJob.ordering_key,
+            earlier.id < OutboxJob.id,
+            earlier.status.in_(PENDING),
+        )
+        .exists()
+    )
+    return and_(
+        or_(
+            (OutboxJob.status.in_((QUEUED, RETRYING))) & (OutboxJob.next_attempt_at <= now),
+            (OutboxJob.status == RUNNING) & (OutboxJob.locked_until < now),
+        ),
+        or_(OutboxJob.ordering_key.is_(None), ~blocked),
     )
 
 

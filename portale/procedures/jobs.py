@@ -127,6 +127,8 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
                     **_outcome_resource(session, procedure, ctx.payload.get("event") or {}),
                     "endpoint": authority.ssu_endpoint,
                     "pec": authority.pec,
+                    "public_key": authority.ssu_public_key,
+                    "client_id": authority.ssu_client_id,
                 },
                 idempotency_key=key,
             )
@@ -137,6 +139,8 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
                     "code": authority.code,
                     "pec": authority.pec,
                     "endpoint": authority.ssu_endpoint,
+                    "public_key": authority.ssu_public_key,
+                    "client_id": authority.ssu_client_id,
                 },
                 "manifest": manifest(procedure),
                 "documents": documents(procedure, ctx.config),

@@ -19,6 +19,12 @@ from portale.outbox.services import enqueue
 DISPATCH_JOB = "dispatch.authority"
 
 
+def dispatch_order(procedure: Any, authority_code: str) -> str:
+    """The outbox ordering key of the messages of one instance to one authority: a notice
+    never overtakes the ``send_instance`` queued before it, other instances never wait."""
+    return f"dispatch:{procedure.cui_uuid}:{authority_code}"
+
+
 class RoutingRule(Base):
     """An exception to the default routing, for one procedure type, in one or all municipalities."""
 
@@ -96,6 +102,7 @@ def queue_dispatches(session: Session, procedure: Any, authorities: tuple[Author
             idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:send_instance",
             connector=authority.channel,
             procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
         )
 
 

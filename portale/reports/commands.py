@@ -1,4 +1,5 @@
-"""``portale data generate``: a realistic data set for reports and benchmarks."""
+"""``portale data generate``: a realistic data set for reports and benchmarks;
+``portale data rebuild-rollups``: the report roll-ups recomputed from the summaries."""
 
 from __future__ import annotations
 
@@ -73,3 +74,15 @@ def generate(
         f"users, {stats.procedures} procedures, {stats.events} events, {stats.opinions} "
         f"opinions in {stats.seconds:.1f} s ({stats.procedures_per_second:,.0f} procedures/s)"
     )
+
+
+@cli.command("rebuild-rollups")
+def rebuild_rollups() -> None:
+    """Recompute the report roll-ups from the procedure summaries (after a bulk load or a
+    repair: the portal keeps them current by itself)."""
+    from portale.extensions import db
+    from portale.reports import rollups
+
+    rows = rollups.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"report roll-ups rebuilt: {rows} rows")

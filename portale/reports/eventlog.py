@@ -33,6 +33,8 @@ from portale.procedures.models import Procedure, ProcedureEvent
 from portale.reports.filters import ReportFilter
 
 XES_MIMETYPE = "application/xml"
+XES_NAMESPACE = "http://www.xes-standard.org/"
+XES_FEATURES = ""
 OCEL_MIMETYPE = "application/json"
 CHUNK_CHARS = 64 * 1024
 ROWS_PER_FETCH = 5000
@@ -194,8 +196,10 @@ def _attr(kind: str, key: str, value: str) -> str:
 
 def _xes_head(flt: ReportFilter, generated_at: datetime) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>\n']
-    # The IEEE 1849-2016 schema types xes.version as a decimal: the standard is XES 2.0.
-    lines.append('<log xes.version="2.0" xes.features="">\n')
+    # The IEEE 1849-2016 schema types xes.version as a decimal: the standard is XES 2.0. Its
+    # elements live in the standard's namespace, and xes.features lists the optional features
+    # the log uses: the only one the standard names is nested-attributes, which we do not use.
+    lines.append(f'<log xmlns="{XES_NAMESPACE}" xes.version="2.0" xes.features="{XES_FEATURES}">\n')
     for name, prefix, uri in XES_EXTENSIONS:
         lines.append(f'  <extension name="{name}" prefix="{prefix}" uri="{uri}"/>\n')
     lines.append('  <global scope="trace">\n    ' + _attr("string", "concept:name", "") + "\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,8 +70,7 @@ class Report:
 
 
 def build_report(session: Session, report: ReportFilter, as_of: datetime) -> Report:
-    overview = services.overview(session, report, as_of=as_of)
-    ranking = services.bottlenecks(session, report, as_of=as_of, opinions=overview.opinions)
+    overview, ranking = services.dashboard(session, report, as_of=as_of)
     return Report(
         report,
         as_of,
@@ -204,6 +204,20 @@ def _weasy() -> tuple[Any, Any]:
     return fonts, css
 
 
+def pdf_environment() -> jinja2.Environment:
+    """The Jinja environment of the PDF templates (``templates/pdf/``), for every area's PDFs."""
+    return _jinja()
+
+
+def html_to_pdf(html_text: str) -> bytes:
+    """A PDF of HTML written for the report's stylesheet (``templates/pdf/report.css``)."""
+    from weasyprint import HTML
+
+    fonts, css = _weasy()
+    html = HTML(string=html_text, base_url=str(STATIC) + "/")
+    return html.write_pdf(stylesheets=[css], font_config=fonts)
+
+
 def render_pdf_html(report: Report) -> str:
     return (
         _jinja()
@@ -222,17 +236,22 @@ def render_pdf_html(report: Report) -> str:
 
 
 def to_pdf(report: Report) -> bytes:
-    from weasyprint import HTML
-
-    fonts, css = _weasy()
-    html = HTML(string=render_pdf_html(report), base_url=str(STATIC) + "/")
-    return html.write_pdf(stylesheets=[css], font_config=fonts)
+    return html_to_pdf(render_pdf_html(report))
 
 
 RENDERERS = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}
 
 
 # --- exports as a job ------------------------------------------------------------------------
+
+# Reports of other areas that run as the same kind of job (the programme's quarterly report):
+# ``params["kind"]`` names one; its function renders (file bytes, file name), reporting progress.
+ReportKind = Callable[[Session, ReportExport, Callable[[int], None]], tuple[bytes, str]]
+REPORT_KINDS: dict[str, ReportKind] = {}
+
+
+def register_report_kind(name: str, render: ReportKind) -> None:
+    REPORT_KINDS[name] = render
 
 
 def request_export(
@@ -288,10 +307,18 @@ def run_export(session: Session, storage: AbstractStorage, export_id: int) -> Re
     if export.status == EXPORT_DONE:
         return export  # a job run twice does the work once
     _progress(session, export, 5, EXPORT_RUNNING)
+    kind = (export.params or {}).get("kind")
     try:
         report_filter = parse_filter(export.params or {}, today=export.as_of.date())
         key = new_key(f"reports/{export.as_of:%Y}")
-        if export.format == "xes":
+        filename = None
+        if kind:
+            data, filename = REPORT_KINDS[kind](
+                session, export, lambda percent: _progress(session, export, percent, EXPORT_RUNNING)
+            )
+            storage.put(key, data)
+            size = len(data)
+        elif export.format == "xes":
             size = _store_event_log(session, storage, key, report_filter, export)
         else:
             report = build_report(session, report_filter, export.as_of)
@@ -306,7 +333,9 @@ def run_export(session: Session, storage: AbstractStorage, export_id: int) -> Re
         session.commit()
         raise
     export.storage_key, export.size = key, size
-    if export.format == "xes":
+    if filename:
+        export.filename = filename
+    elif export.format == "xes":
         from portale.reports.eventlog import export_filename as event_log_filename
 
         export.filename = event_log_filename(report_filter, "xes")

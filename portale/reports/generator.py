@@ -60,6 +60,7 @@ from portale.procedures.models import Procedure, ProcedureEvent, SequenceCounter
 from portale.procedures.protocol import office_scope
 from portale.procedures.ssu import rules_for
 from portale.reference.models import Municipality
+from portale.reports import rollups
 
 ROME = ZoneInfo("Europe/Rome")
 TORINO = "001272"
@@ -882,7 +883,9 @@ def generate(
             pending.result()
     _save_counters(session, counters)
     _reset_sequences(session)
+    rows = rollups.rebuild(session)
     session.commit()
+    progress(f"report roll-ups rebuilt from the summaries ({rows} rows)")
     _analyze(session, progress)
     stats.procedures = len(moments)
     stats.seconds = time.perf_counter() - started
@@ -1055,8 +1058,8 @@ def _analyze(session: Session, progress: Progress) -> None:
         return
     session.execute(
         text(
-            "ANALYZE procedure, procedure_event, procedure_summary, opinion_request, company, "
-            "local_unit, mandate, user_account"
+            "ANALYZE procedure, procedure_event, procedure_summary, procedure_rollup, "
+            "opinion_request, company, local_unit, mandate, user_account"
         )
     )
     session.commit()

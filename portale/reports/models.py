@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portale.backoffice.models import ProcedureSummary
 from portale.db import Base, UTCDateTime, utcnow
 
 EXPORT_QUEUED = "queued"
@@ -47,4 +48,33 @@ class ReportExport(Base):
         return self.status in (EXPORT_DONE, EXPORT_FAILED)
 
 
-__all__ = ["ReportExport", "EXPORT_FORMATS"]
+# The levels of the roll-up (portale.reports.rollups): these stand for "every one".
+ALL_MUNICIPALITIES = ""
+ALL_OFFICES = 0
+MONTH_GRAIN = 0  # ``week`` of the monthly rows
+
+
+class ProcedureRollup(Base):
+    """Counts of procedures per value of a measure: see :mod:`portale.reports.rollups`."""
+
+    __tablename__ = "procedure_rollup"
+
+    # Key order: the level first (every read names it), then measure, month and week ranges.
+    municipality: Mapped[str] = mapped_column(String(6), primary_key=True)
+    office_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM of receipt
+    # 0: the whole month; otherwise the day number of the last day of a week's piece in it
+    week: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The rendered dashboard is kept until the latest summary rewrite moves (portale.reports.cache):
+# one index lookup per page.
+Index("ix_procedure_summary_refreshed", ProcedureSummary.refreshed_at)
+
+
+__all__ = ["ReportExport", "ProcedureRollup", "EXPORT_FORMATS"]

@@ -1,11 +1,11 @@
 """The simplification report: figures per procedure type and a bottleneck ranking.
 
-Every figure is computed in SQL (grouping, window functions and
-:func:`~portale.reports.stats.grouped_percentiles`) from ``procedure_summary``, the one row per
-procedure the back office keeps current, and from ``opinion_request`` for the authorities.
-Nothing here loads procedures into Python: the queries return one row per group (procedure
-type, authority, week, month) and this module only arranges them into plain dataclasses. The
-dashboard, the CSV/XLSX/PDF exports and the API all render these same rows.
+The figures of procedures come from the exact histogram roll-ups of ``procedure_summary``
+(:mod:`portale.reports.rollups`: counts per integer value, so percentiles, means and counts are
+exact): one read gives the period and the previous one together. The opinions come from
+``opinion_request`` in SQL (their days are not whole), both periods in one pass. Nothing here
+loads procedures into Python. The dashboard, the CSV/XLSX/PDF exports and the API all render
+these same rows.
 
 Definitions (the tests compute each one again in plain Python):
 
@@ -28,12 +28,11 @@ Definitions (the tests compute each one again in plain Python):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import case, func, literal, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -43,7 +42,7 @@ from portale.catalogue.models import ProcedureType
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.db import utcnow
-from portale.reports import sql
+from portale.reports import rollups, sql
 from portale.reports.filters import ReportFilter
 from portale.reports.stats import grouped_percentiles
 
@@ -229,24 +228,22 @@ class Bottlenecks:
 # --- the report ----------------------------------------------------------------------------
 
 
+CURRENT, PREVIOUS = "current", "previous"
+
+
 def overview(session: Session, report: ReportFilter, *, as_of: datetime | None = None) -> Overview:
     """The figures per procedure type (and for all of them), backlog, trend and opinions."""
     as_of = as_of or utcnow()
-    today = local_date(as_of)
-    titles = type_titles(session)
-    by_type = _group_figures(session, report, today, [S.type_code], titles)
-    total = _group_figures(session, report, today, [], titles).get(()) or _empty_group()
-    weeks = week_ends(report)
-    return Overview(
-        filter=report,
-        as_of=as_of,
-        groups=[by_type[k] for k in sorted(by_type, key=lambda k: titles.get(k[0], k[0]))],
-        total=total,
-        weeks=weeks,
-        backlog=_with_total(_backlog(session, report, weeks, [S.type_code]), weeks),
-        months=_months(session, report),
-        opinions=opinion_rows(session, report, as_of),
+    figures = _Figures(
+        rollups.period_histograms(
+            session,
+            rollups.Dimensions.of(report),
+            {CURRENT: (report.start, report.end)},
+            by_month=[(CURRENT, rollups.NET)],
+        )
     )
+    opinions = _opinion_rows(session, {CURRENT: report}, as_of)[CURRENT]
+    return _overview(session, report, as_of, figures, opinions)
 
 
 def bottlenecks(
@@ -260,19 +257,72 @@ def bottlenecks(
     """Stages and authorities holding the most waiting time, and the types most often late,
     each against :meth:`ReportFilter.previous`.
 
-    ``opinions`` are the period's opinion rows if the caller has them already (the overview
-    computes the same rows at the same ``as_of``): they are not computed twice.
+    ``opinions`` are the period's opinion rows if the caller has them already: they are not
+    computed twice.
     """
+    return dashboard(session, report, as_of=as_of, limit=limit, opinions=opinions)[1]
+
+
+def dashboard(
+    session: Session,
+    report: ReportFilter,
+    *,
+    as_of: datetime | None = None,
+    limit: int = 10,
+    opinions: list[OpinionRow] | None = None,
+) -> tuple[Overview, Bottlenecks]:
+    """The overview and the ranking together, from one read of the roll-up for the period and
+    the previous one, and one pass over the opinions of both."""
     as_of = as_of or utcnow()
     today = local_date(as_of)
     previous = report.previous()
-    return Bottlenecks(
+    figures = _Figures(
+        rollups.period_histograms(
+            session,
+            rollups.Dimensions.of(report),
+            {CURRENT: (report.start, report.end), PREVIOUS: (previous.start, previous.end)},
+            by_month=[(CURRENT, rollups.NET)],
+        )
+    )
+    periods = {CURRENT: report, PREVIOUS: previous}
+    if opinions is not None:
+        periods.pop(CURRENT)
+    by_period = _opinion_rows(session, periods, as_of)
+    current = opinions if opinions is not None else by_period[CURRENT]
+    ranking = Bottlenecks(
         filter=report,
         previous=previous,
         as_of=as_of,
-        stages=_stage_ranking(session, report, previous),
-        authorities=_authority_ranking(session, report, previous, as_of, opinions)[:limit],
-        types=_late_ranking(session, report, previous, today)[:limit],
+        stages=_stage_ranking(figures),
+        authorities=_authority_ranking(current, by_period[PREVIOUS])[:limit],
+        types=_late_ranking(figures, type_titles(session), today)[:limit],
+    )
+    return _overview(session, report, as_of, figures, current), ranking
+
+
+def _overview(
+    session: Session,
+    report: ReportFilter,
+    as_of: datetime,
+    figures: _Figures,
+    opinions: list[OpinionRow],
+) -> Overview:
+    today = local_date(as_of)
+    titles = type_titles(session)
+    groups = [
+        _group(figures, CURRENT, code, titles, today)
+        for code in sorted(figures.types(CURRENT), key=lambda c: titles.get(c, c))
+    ]
+    weeks = week_ends(report)
+    return Overview(
+        filter=report,
+        as_of=as_of,
+        groups=groups,
+        total=_group(figures, CURRENT, None, titles, today),
+        weeks=weeks,
+        backlog=_with_total(_backlog(session, report, weeks), weeks),
+        months=figures.months(CURRENT),
+        opinions=opinions,
     )
 
 
@@ -292,107 +342,106 @@ def week_ends(report: ReportFilter) -> list[date]:
 # --- figures per group ---------------------------------------------------------------------
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
+class _Figures:
+    """The histograms of a roll-up read, per period, type (None: all) and measure."""
 
+    def __init__(self, histograms: rollups.Histograms) -> None:
+        self._by_type: dict[tuple[str, str | None, str], rollups.Histogram] = {}
+        self._by_month: dict[tuple[str, str, str], rollups.Histogram] = {}
+        for (tag, code, _town, month, measure), histogram in histograms.items():
+            for key in ((tag, code, measure), (tag, None, measure)):
+                self._by_type.setdefault(key, rollups.Histogram()).merge(histogram)
+            if month is not None:
+                self._by_month.setdefault((tag, month, measure), rollups.Histogram()).merge(
+                    histogram
+                )
 
-def _closed() -> ColumnElement[bool]:
-    return S.decided_on.is_not(None)
+    def get(self, tag: str, code: str | None, measure: str) -> rollups.Histogram:
+        return self._by_type.get((tag, code, measure)) or rollups.Histogram()
 
+    def types(self, tag: str) -> set[str]:
+        """The types with procedures filed in the period."""
+        return {
+            code
+            for (t, code, measure), h in self._by_type.items()
+            if t == tag and code is not None and measure == rollups.RECEIVED and h.n
+        }
 
-def _overdue(today: date) -> ColumnElement[bool]:
-    return and_(
-        S.decided_on.is_(None),
-        S.last_day.is_not(None),
-        S.last_day < today,
-        S.state.not_in(COMPANY_STATES),
-    )
+    def overdue(self, tag: str, code: str | None, today: date) -> int:
+        return self.get(tag, code, rollups.OPEN_DUE).count_below(rollups.day_number(today))
+
+    def months(self, tag: str) -> list[MonthPoint]:
+        points = []
+        for (t, month, measure), h in sorted(self._by_month.items()):
+            if t == tag and measure == rollups.NET and h.n:
+                points.append(MonthPoint(month, h.n, h.percentiles((0.5,))[0]))
+        return points
 
 
 def _empty_group(type_code: str | None = None, title: str = "") -> GroupRow:
     return GroupRow(type_code, title, 0, 0, 0, *([None] * 6), 0, 0, 0, 0, 0, 0, *([None] * 4))
 
 
-def _group_figures(
-    session: Session,
-    report: ReportFilter,
-    today: date,
-    group_by: Sequence[Any],
-    titles: dict[str, str],
-) -> dict[tuple[Any, ...], GroupRow]:
-    where = report.conditions()
-    closed = _closed()
-
-    def closed_mean(column: Any) -> Any:
-        return func.avg(case((closed, column)))
-
-    query = (
-        select(
-            *group_by,
-            func.count().label("filed"),
-            func.sum(_flag(closed)).label("closed"),
-            func.max(case((closed, S.days_net))).label("net_max"),
-            func.max(case((closed, S.days_gross))).label("gross_max"),
-            func.sum(_flag(closed & S.within_term.is_(True))).label("within_term"),
-            func.sum(_flag(closed & S.within_term.is_not(None))).label("with_term"),
-            func.sum(_flag(_overdue(today))).label("overdue_open"),
-            func.sum(_flag(S.silent_assent.is_(True))).label("silent"),
-            func.sum(S.integration_requests).label("integrations"),
-            func.sum(_flag(closed & (S.integration_requests == 0))).label("ftr"),
-            closed_mean(S.days_company).label("company"),
-            closed_mean(S.days_office).label("office"),
-            closed_mean(S.days_authority).label("authority"),
-            closed_mean(S.days_dispatch).label("dispatch"),
-        )
-        .where(*where)
-        .group_by(*group_by)
+def _group(
+    figures: _Figures, tag: str, code: str | None, titles: dict[str, str], today: date
+) -> GroupRow:
+    filed = figures.get(tag, code, rollups.RECEIVED).n
+    if not filed:
+        return _empty_group()
+    closed = figures.get(tag, code, rollups.DECIDED).n
+    net = figures.get(tag, code, rollups.NET)
+    gross = figures.get(tag, code, rollups.GROSS)
+    net_median, net_p90 = net.percentiles((0.5, 0.9))
+    gross_median, gross_p90 = gross.percentiles((0.5, 0.9))
+    stages = {
+        stage: figures.get(tag, code, name).mean_total(rollups.TOTAL_SCALE)
+        for stage, name in rollups.STAGE_MEASURES.items()
+    }
+    return GroupRow(
+        type_code=code,
+        title=titles.get(code, code) if code else "",
+        filed=filed,
+        closed=closed,
+        open=filed - closed,
+        net_median=net_median,
+        net_p90=net_p90,
+        net_max=net.max(),
+        gross_median=gross_median,
+        gross_p90=gross_p90,
+        gross_max=gross.max(),
+        within_term=figures.get(tag, code, rollups.WITHIN).n,
+        with_term=figures.get(tag, code, rollups.WITH_TERM).n,
+        overdue_open=figures.overdue(tag, code, today),
+        silent_approvals=figures.get(tag, code, rollups.SILENT).n,
+        integration_requests=figures.get(tag, code, rollups.INTEGRATIONS).total,
+        first_time_right=figures.get(tag, code, rollups.FIRST_TIME).n,
+        days_company=stages[lc.BALL_COMPANY],
+        days_office=stages[lc.BALL_OFFICE],
+        days_authority=stages[lc.BALL_AUTHORITY],
+        days_dispatch=stages[lc.BALL_DISPATCH],
     )
-    closed_where = [*where, closed]
-    net = grouped_percentiles(session, S.days_net, group_by=group_by, where=closed_where)
-    gross = grouped_percentiles(session, S.days_gross, group_by=group_by, where=closed_where)
-    result: dict[tuple[Any, ...], GroupRow] = {}
-    for row in session.execute(query):
-        key = tuple(row[: len(group_by)])
-        code = key[0] if key else None
-        net_median, net_p90 = net.get(key, (None, None))
-        gross_median, gross_p90 = gross.get(key, (None, None))
-        filed, n_closed = int(row.filed), int(row.closed or 0)
-        if not filed:
-            continue
-        result[key] = GroupRow(
-            type_code=code,
-            title=titles.get(code, code) if code else "",
-            filed=filed,
-            closed=n_closed,
-            open=filed - n_closed,
-            net_median=net_median,
-            net_p90=net_p90,
-            net_max=_float(row.net_max),
-            gross_median=gross_median,
-            gross_p90=gross_p90,
-            gross_max=_float(row.gross_max),
-            within_term=int(row.within_term or 0),
-            with_term=int(row.with_term or 0),
-            overdue_open=int(row.overdue_open or 0),
-            silent_approvals=int(row.silent or 0),
-            integration_requests=int(row.integrations or 0),
-            first_time_right=int(row.ftr or 0),
-            days_company=_float(row.company),
-            days_office=_float(row.office),
-            days_authority=_float(row.authority),
-            days_dispatch=_float(row.dispatch),
-        )
-    return result
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _backlog(session: Session, report: ReportFilter, weeks: list[date]) -> list[BacklogPoint]:
+    """Per type, the procedures received by each week end and not decided by then."""
+    dims = rollups.Dimensions.of(report)
+    if dims.from_rollup and weeks[-1].weekday() == 6:
+        flows = rollups.weekly_flows(session, dims, weeks[0], weeks[-1])
+    else:  # an authority filter, or a period with no Sunday: from the summary rows
+        flows = _summary_flows(session, report, weeks)
+    points = []
+    for code in sorted(flows):
+        value = 0
+        for index, end in enumerate(weeks):
+            value += flows[code].get(index, 0)
+            points.append(BacklogPoint(end, code, value))
+    return points
 
 
-def _backlog(
-    session: Session, report: ReportFilter, weeks: list[date], group_by: Sequence[Any]
-) -> list[BacklogPoint]:
-    """Running sum, per group, of +1 per filing and -1 per decision, bucketed by week end."""
+def _summary_flows(
+    session: Session, report: ReportFilter, weeks: list[date]
+) -> dict[str, dict[int, int]]:
+    """Per type, +1 per filing and -1 per decision, bucketed by week end, from the summary."""
     first, last = weeks[0], weeks[-1]
     # Every procedure received by the last week end counts, whenever it was filed.
     where = replace(report, start=EARLIEST, end=last).conditions()
@@ -400,74 +449,44 @@ def _backlog(
     def week(column: Any) -> ColumnElement[int]:
         return case((column <= first, 0), else_=(sql.whole_days(session, column, first) + 6) // 7)
 
-    labels = [c.label(f"g{i}") for i, c in enumerate(group_by)]
     deltas = union_all(
-        select(*labels, week(S.received_on).label("k"), literal(1).label("d")).where(*where),
-        select(*labels, week(S.decided_on).label("k"), literal(-1).label("d")).where(
+        select(S.type_code.label("g"), week(S.received_on).label("k"), literal(1).label("d")).where(
+            *where
+        ),
+        select(S.type_code.label("g"), week(S.decided_on).label("k"), literal(-1).label("d")).where(
             *where, S.decided_on.is_not(None), S.decided_on <= last
         ),
     ).subquery()
-    keys = [deltas.c[f"g{i}"] for i in range(len(group_by))]
-    per_week = (
-        select(*keys, deltas.c.k, func.sum(deltas.c.d).label("n"))
-        .group_by(*keys, deltas.c.k)
-        .subquery()
-    )
-    pkeys = [per_week.c[f"g{i}"] for i in range(len(group_by))]
-    running = select(
-        *pkeys,
-        per_week.c.k,
-        func.sum(per_week.c.n).over(partition_by=pkeys or None, order_by=per_week.c.k),
-    )
-    series: dict[Any, dict[int, int]] = {}
-    for row in session.execute(running):
-        code = row[0] if group_by else None
-        series.setdefault(code, {})[int(row[-2])] = int(row[-1])
-    if not group_by:
-        series.setdefault(None, {})  # the total has a value every week, zero if nothing
-    points = []
-    for code in sorted(series, key=lambda c: c or ""):
-        known, value = series[code], 0
-        for index, end in enumerate(weeks):
-            value = known.get(index, value)  # weeks with no change keep the running value
-            points.append(BacklogPoint(end, code, value))
-    return points
+    flows: dict[str, dict[int, int]] = {}
+    query = select(deltas.c.g, deltas.c.k, func.sum(deltas.c.d)).group_by(deltas.c.g, deltas.c.k)
+    for code, k, n in session.execute(query):
+        flows.setdefault(code, {})[int(k)] = int(n)
+    return flows
 
 
 def _with_total(points: list[BacklogPoint], weeks: list[date]) -> list[BacklogPoint]:
-    """Add the all-types series: the sum of the types' series, week by week (a few hundred
-    numbers; a second scan of the summary table would cost as much as the first)."""
+    """Add the all-types series: the sum of the types' series, week by week."""
     total = dict.fromkeys(weeks, 0)
     for point in points:
         total[point.week_end] += point.open
     return points + [BacklogPoint(week, None, total[week]) for week in weeks]
 
 
-def _months(session: Session, report: ReportFilter) -> list[MonthPoint]:
-    month = sql.month_of(session, S.received_on)
-    where = [*report.conditions(), _closed()]
-    medians = grouped_percentiles(
-        session, S.days_net, group_by=[month], where=where, fractions=(0.5,)
-    )
-    counts = session.execute(select(month, func.count()).where(*where).group_by(month))
-    return [
-        MonthPoint(str(m), int(n), medians.get((m,), (None,))[0])
-        for m, n in sorted(counts.all(), key=lambda r: str(r[0]))
-    ]
-
-
 # --- opinions ------------------------------------------------------------------------------
-
-
-def _opinion_where(op: Any, report: ReportFilter) -> list[ColumnElement[bool]]:
-    where = [op.procedure_id == S.procedure_id, *report.conditions()]
-    if report.authority_id is not None:
-        where.append(op.authority_id == report.authority_id)
-    return where
 
 
 def opinion_rows(session: Session, report: ReportFilter, as_of: datetime) -> list[OpinionRow]:
     """Opinions asked on the report's procedures, per authority, most waiting time first."""
+    return _opinion_rows(session, {CURRENT: report}, as_of)[CURRENT]
+
+
+def _opinion_rows(
+    session: Session, periods: dict[str, ReportFilter], as_of: datetime
+) -> dict[str, list[OpinionRow]]:
+    """:func:`opinion_rows` of several periods of one filter, in one pass (two statements)."""
+    result: dict[str, list[OpinionRow]] = {tag: [] for tag in periods}
+    if not periods:
+        return result
     today = local_date(as_of)
     # An alias: the authority filter's EXISTS reads opinion_request too, uncorrelated.
     op = aliased(OpinionRequest)
@@ -478,73 +497,84 @@ def opinion_rows(session: Session, report: ReportFilter, as_of: datetime) -> lis
     waited = sql.days_between(
         session, func.coalesce(op.answered_at, sql.timestamp(as_of)), op.requested_at
     )
-    where = _opinion_where(op, report)
+    tag = case(*[(S.received_on.between(f.start, f.end), literal(t)) for t, f in periods.items()])
+    where = [op.procedure_id == S.procedure_id, or_(*[f.clause() for f in periods.values()])]
+    authority_id = next(iter(periods.values())).authority_id
+    if authority_id is not None:
+        where.append(op.authority_id == authority_id)
+    keys = [tag.label("tag"), op.authority_id, Authority.code, Authority.name]
+    days = sql.days_between(session, op.answered_at, op.requested_at)
+    postgres = sql.dialect_of(session) == "postgresql"
+    # PostgreSQL takes the median in the same pass; SQLite ranks the answered ones apart.
+    median = func.percentile_cont(0.5).within_group(case((answered, days))) if postgres else null()
     query = (
         select(
-            op.authority_id,
-            Authority.code,
-            Authority.name,
+            *keys,
             func.count().label("requested"),
             func.sum(_flag(answered)).label("answered"),
             func.sum(_flag(late)).label("late"),
             func.sum(waited).label("waiting"),
+            median.label("median"),
         )
         .join(Authority, Authority.id == op.authority_id)
         .where(*where)
-        .group_by(op.authority_id, Authority.code, Authority.name)
+        .group_by(*[literal_column(str(i + 1)) for i in range(len(keys))])
     )
-    medians = grouped_percentiles(
-        session,
-        sql.days_between(session, op.answered_at, op.requested_at),
-        group_by=[op.authority_id],
-        where=[*where, answered],
-        fractions=(0.5,),
-    )
-    rows = [
-        OpinionRow(
-            authority_id=r.authority_id,
-            code=r.code,
-            name=r.name,
-            requested=int(r.requested),
-            answered=int(r.answered or 0),
-            late=int(r.late or 0),
-            median_days=medians.get((r.authority_id,), (None,))[0],
-            waiting_days=float(r.waiting or 0.0),
+    medians = (
+        {}
+        if postgres
+        else grouped_percentiles(
+            session,
+            days,
+            group_by=[tag, op.authority_id],
+            where=[*where, answered],
+            fractions=(0.5,),
         )
-        for r in session.execute(query)
-    ]
-    return sorted(rows, key=lambda r: (-r.waiting_days, r.code))
+    )
+    for r in session.execute(query):
+        result[r.tag].append(
+            OpinionRow(
+                authority_id=r.authority_id,
+                code=r.code,
+                name=r.name,
+                requested=int(r.requested),
+                answered=int(r.answered or 0),
+                late=int(r.late or 0),
+                median_days=(
+                    (None if r.median is None else float(r.median))
+                    if postgres
+                    else medians.get((r.tag, r.authority_id), (None,))[0]
+                ),
+                waiting_days=float(r.waiting or 0.0),
+            )
+        )
+    return {t: sorted(rows, key=lambda r: (-r.waiting_days, r.code)) for t, rows in result.items()}
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
 
 
 # --- ranking -------------------------------------------------------------------------------
 
 
-def _stage_totals(session: Session, report: ReportFilter) -> tuple[int, dict[str, float]]:
-    row = session.execute(
-        select(
-            func.count(),
-            func.sum(S.days_company),
-            func.sum(S.days_office),
-            func.sum(S.days_authority),
-            func.sum(S.days_dispatch),
-        ).where(*report.conditions(), _closed())
-    ).one()
-    return int(row[0]), {stage: float(v or 0.0) for stage, v in zip(STAGES, row[1:], strict=True)}
+def _stage_ranking(figures: _Figures) -> list[StageRank]:
+    def totals(tag: str) -> tuple[int, dict[str, float]]:
+        return figures.get(tag, None, rollups.DECIDED).n, {
+            stage: figures.get(tag, None, name).total / rollups.TOTAL_SCALE
+            for stage, name in rollups.STAGE_MEASURES.items()
+        }
 
-
-def _stage_ranking(
-    session: Session, report: ReportFilter, previous: ReportFilter
-) -> list[StageRank]:
-    count, totals = _stage_totals(session, report)
-    prev_count, prev_totals = _stage_totals(session, previous)
-    grand = sum(totals.values())
+    count, now = totals(CURRENT)
+    prev_count, before = totals(PREVIOUS)
+    grand = sum(now.values())
     ranks = [
         StageRank(
             stage=stage,
-            days_total=totals[stage],
-            days_per_procedure=totals[stage] / count if count else None,
-            share=totals[stage] / grand if grand else None,
-            previous_per_procedure=prev_totals[stage] / prev_count if prev_count else None,
+            days_total=now[stage],
+            days_per_procedure=now[stage] / count if count else None,
+            share=now[stage] / grand if grand else None,
+            previous_per_procedure=before[stage] / prev_count if prev_count else None,
         )
         for stage in STAGES
     ]
@@ -552,15 +582,11 @@ def _stage_ranking(
 
 
 def _authority_ranking(
-    session: Session,
-    report: ReportFilter,
-    previous: ReportFilter,
-    as_of: datetime,
-    current: list[OpinionRow] | None = None,
+    current: list[OpinionRow], previous: list[OpinionRow]
 ) -> list[AuthorityRank]:
-    before = {r.authority_id: r for r in opinion_rows(session, previous, as_of)}
+    before = {r.authority_id: r for r in previous}
     ranks = []
-    for row in current if current is not None else opinion_rows(session, report, as_of):
+    for row in current:
         old = before.get(row.authority_id)
         ranks.append(
             AuthorityRank(
@@ -578,27 +604,17 @@ def _authority_ranking(
     return ranks
 
 
-def _late_counts(session: Session, report: ReportFilter, today: date) -> dict[str, tuple[int, int]]:
-    late_closed = _closed() & S.within_term.is_(False)
-    assessed = (_closed() & S.within_term.is_not(None)) | _overdue(today)
-    query = (
-        select(
-            S.type_code,
-            func.sum(_flag(late_closed | _overdue(today))),
-            func.sum(_flag(assessed)),
-        )
-        .where(*report.conditions())
-        .group_by(S.type_code)
-    )
-    return {code: (int(late or 0), int(n or 0)) for code, late, n in session.execute(query)}
+def _late_ranking(figures: _Figures, titles: dict[str, str], today: date) -> list[LateTypeRank]:
+    def counts(tag: str) -> dict[str, tuple[int, int]]:
+        result = {}
+        for code in figures.types(tag):
+            with_term = figures.get(tag, code, rollups.WITH_TERM).n
+            late_closed = with_term - figures.get(tag, code, rollups.WITHIN).n
+            overdue = figures.overdue(tag, code, today)
+            result[code] = (late_closed + overdue, with_term + overdue)
+        return result
 
-
-def _late_ranking(
-    session: Session, report: ReportFilter, previous: ReportFilter, today: date
-) -> list[LateTypeRank]:
-    titles = type_titles(session)
-    now = _late_counts(session, report, today)
-    before = _late_counts(session, previous, today)
+    now, before = counts(CURRENT), counts(PREVIOUS)
     ranks = [
         LateTypeRank(
             type_code=code,
@@ -625,6 +641,7 @@ __all__ = [
     "Overview",
     "StageRank",
     "bottlenecks",
+    "dashboard",
     "opinion_rows",
     "overview",
     "type_titles",

@@ -8,18 +8,21 @@ links carry it, so a file holds exactly the rows that were on screen.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from portale.accounts.models import ROLE_ADMIN, ROLE_ANALYST
 from portale.clock.calendar import local_date
 from portale.db import utcnow
 from portale.extensions import db, login_manager
-from portale.reports import charts, exports, services
+from portale.reports import cache, charts, exports, services
 from portale.reports.filters import InvalidFilter, ReportFilter, parse_filter
 from portale.reports.models import EXPORT_FORMATS
 from portale.reports.tables import format_cell
@@ -69,6 +72,42 @@ def _params(report: ReportFilter, as_of: datetime) -> dict[str, str]:
     return {**report.as_params(), "istante": as_of.isoformat()}
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What the page says about the figures around them: the filter in words, the instant."""
+
+    as_of: datetime
+    description: list[tuple[str, str]]
+    previous: ReportFilter
+
+
+def _figures(report: ReportFilter, as_of: datetime, *, pinned: bool) -> tuple[Scope, Markup]:
+    """The rendered figures of ``report``, kept per filter and language until the next
+    summary change (:mod:`portale.reports.cache`); an export link's instant is its own key."""
+    key = (
+        cache.summary_version(db.session),
+        local_date(utcnow()),
+        str(get_locale()),
+        tuple(sorted(report.as_params().items())),
+        as_of.isoformat() if pinned else None,
+    )
+
+    def compute() -> tuple[Scope, Markup]:
+        built = exports.build_report(db.session, report, as_of)
+        html = render_template(
+            "reports/_figures.html",
+            report=built,
+            tables={t.key: t for t in built.tables},
+            charts=charts.report_charts(built.overview),
+            format_cell=format_cell,
+            stage_labels=charts.STAGE_LABELS,
+        )
+        scope = Scope(built.as_of, built.description, built.ranking.previous)
+        return scope, Markup(html)
+
+    return cache.dashboards.get_or_compute(key, compute)
+
+
 @bp.get("/")
 def dashboard() -> str:
     as_of = as_of_from(request.args)
@@ -83,14 +122,13 @@ def dashboard() -> str:
         "stage_labels": charts.STAGE_LABELS,
     }
     if report is not None:
-        built = exports.build_report(db.session, report, as_of)
+        scope, figures = _figures(report, as_of, pinned=bool(request.args.get("istante")))
         if not request.args.get("dal"):
             typed.update(dal=report.start.isoformat(), al=report.end.isoformat())
         context.update(
-            report=built,
-            tables={t.key: t for t in built.tables},
-            charts=charts.report_charts(built.overview),
-            params=_params(report, as_of),
+            report=scope,
+            figures=figures,
+            params=_params(report, scope.as_of),
             exports=exports.recent_exports(db.session, current_user.id, limit=5),
         )
     return render_template("reports/dashboard.html", **context)

@@ -56,6 +56,12 @@ NAV_ITEMS = (
         _l("Tempi dei procedimenti e colli di bottiglia, con le esportazioni."),
     ),
     NavItem(
+        "programme.index",
+        _l("Semplificazione"),
+        frozenset({"analyst", "stakeholder"}),
+        _l("Obiettivi del patto, sportelli a confronto e proposte di semplificazione."),
+    ),
+    NavItem(
         "admin.index",
         _l("Amministrazione"),
         frozenset({"admin"}),

@@ -34,6 +34,7 @@ def test_demo_load_twice_gives_one_of_everything_and_every_demo_user_logs_in(
         "authority_officer",
         "analyst",
         "admin",
+        "stakeholder",
     }
     for email, password, _role in logins:
         assert password == DEMO_PASSWORD

@@ -207,3 +207,50 @@ def test_the_event_log_runs_as_a_job_too_and_holds_one_trace_per_procedure(
         select(func.count()).select_from(ProcedureSummary).where(PERIOD.clause())
     )
     assert len(traces) == filed > 0
+
+
+def _figure(html, label):
+    figure = html.split(f"{label}</dt>")[1]
+    return int(re.search(r'<dd class="h3 mb-0">([\d.]+)</dd>', figure).group(1).replace(".", ""))
+
+
+def test_the_dashboard_is_kept_until_a_summary_changes_and_then_recomputed(
+    client, session, world, analyst, login_as
+):
+    from sqlalchemy import event
+
+    from portale.backoffice import services as bo
+    from portale.reports.cache import dashboards
+
+    login_as(analyst)
+    params = {"dal": PERIOD.start.isoformat(), "al": PERIOD.end.isoformat()}
+    first = page(client, **params).get_data(as_text=True)
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        again = page(client, **params).get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert dashboards.hits == 1
+    assert again.count("<table") == first.count("<table")
+    assert _figure(again, "concluse") == _figure(first, "concluse")
+    # a kept page reads no summary figures again: only the login, the filter's choices and
+    # the version (one index lookup), whatever the data
+    assert not [s for s in statements if "procedure_rollup" in s or "opinion_request" in s]
+    # the next summary change shows at once: the company withdraws an open procedure
+    from portale.clock import lifecycle as lc
+
+    procedure = next(
+        p
+        for p in world.procedures
+        if PERIOD.start <= p.received_on <= PERIOD.end
+        and "withdraw" in lc.allowed_actions(p.state, p.regime)
+    )
+    bo.perform(session, procedure, "withdraw", actor_id=procedure.submitter_id, now=AS_OF)
+    session.commit()
+    third = page(client, **params).get_data(as_text=True)
+    assert dashboards.misses == 2
+    assert _figure(third, "concluse") == _figure(first, "concluse") + 1
+    assert _figure(third, "pratiche presentate") == _figure(first, "pratiche presentate")

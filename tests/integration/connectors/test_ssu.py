@@ -340,9 +340,22 @@ def test_a_cui_the_authority_was_not_asked_about_is_not_found(session, app, wire
     session.commit()
     cui = cui_of(procedure)
     response = call(app, wired, "request_cdss", cui)
-    assert response.status_code == 404
+    # the callbacks declare no 404 (bo_to_et.yaml): an unknown instance is a bad request
+    assert response.status_code == 400 and response.json()["code"] == "UNKNOWN_INSTANCE"
     unknown = call(app, wired, "request_cdss", {**cui, "uuid": "no-such-cui"})
-    assert unknown.status_code == 404
+    assert unknown.status_code == 400
+    for operation, body in (
+        (
+            "send_conclusions",
+            {
+                "cui": {**cui, "uuid": "no-such-cui"},
+                "conclusions_type": "positive_outcome",
+                "positive_outcome": "ok",
+            },
+        ),
+        ("retry", {"cui": cui, "operation": "send_instance"}),
+    ):
+        assert call(app, wired, operation, body).status_code == 400, operation
     assert "cdss_requested" not in kinds(session, procedure)
 
 

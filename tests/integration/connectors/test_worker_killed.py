@@ -56,7 +56,12 @@ def test_worker_killed_mid_job_loses_nothing_and_sends_nothing_twice(tmp_path, f
     factory = sessionmaker(bind=engine)
     keys = [f"kill-notice-{n}" for n in range(3)]
     cui = {"context": "SUAP", "data": "2026-11-25", "progressive": "7", "uuid": "kill-test-cui"}
-    event = {"event": "end_by_positive_outcome", "endpoint": fakes.url("authority")}
+    event = {
+        "event": "end_by_positive_outcome",
+        **{k: v for k, v in fakes.authority_record().items() if k != "channel"},
+    }
+    event["endpoint"], event["public_key"] = event.pop("ssu_endpoint"), event.pop("ssu_public_key")
+    event["client_id"] = event.pop("ssu_client_id")
     with factory() as session:
         for key in keys:
             services.enqueue(session, HANDLER, {"cui": cui, "event": event}, idempotency_key=key)

@@ -1,0 +1,1 @@
+"""The simplification programme: targets, offices compared, proposals, the quarterly report."""
