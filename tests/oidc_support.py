@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from connectors import oidc
 from connectors.fakes.oidc_federation import (
     DEMO_IDENTITIES,
+    DemoIdentity,
     FakeFederation,
     FakeProvider,
     RoutingTransport,
-    DemoIdentity,
     start_fake_federation,
 )
 from portale.accounts import oidc_views
@@ -39,9 +39,7 @@ _KEYS = rp_keys()  # RSA generation is slow: once per test process
 @contextmanager
 def federation_for(app: Flask, timeout: float = 1.0) -> Iterator[FakeFederation]:
     """Start the fake federation, onboard the test app as its relying party, restore after."""
-    fake = start_fake_federation(
-        transport=RoutingTransport({PORTAL: httpx.WSGITransport(app=app)})
-    )
+    fake = start_fake_federation(transport=RoutingTransport({PORTAL: httpx.WSGITransport(app=app)}))
     federation_key = oidc.load_key(_KEYS["federation_key"], "sig")
     marks = fake.register_relying_party(PORTAL, {"keys": [oidc.public_jwk(federation_key)]})
     previous = (app.config.get("OIDC"), app.config.get("LOGIN_METHODS"))

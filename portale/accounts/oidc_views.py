@@ -149,16 +149,9 @@ def first_login() -> Response | str:
     if attempt is None:
         session.pop(PENDING_KEY, None)
         return redirect(url_for("accounts.login"))
-    from flask_wtf.csrf import validate_csrf
-    from wtforms import ValidationError
-
     error = field = None
     email = (request.form.get("email") or "").strip()
     if request.method == "POST":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            abort(400)
         try:
             if request.form.get("action") == "link":
                 user = oidc.link_account(
@@ -173,7 +166,6 @@ def first_login() -> Response | str:
                     db.session, attempt, intermediary=bool(request.form.get("intermediary"))
                 )
         except oidc.LinkError as failure:
-            db.session.rollback()
             error, field = failure.message, failure.field
         else:
             return _log_in(user, attempt)
