@@ -45,6 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from portale import observability
 
     observability.init_app(app)
+    from portale.web import security
+
+    security.init_app(app)
     register_errorhandlers(app)
     register_commands(app)
     warn_about_missing_system_libraries(app)
@@ -91,6 +94,12 @@ def register_extensions(app: Flask) -> None:
     from portale.procedures import jobs as procedure_jobs
 
     procedure_jobs.register()
+    from portale.payments import jobs as payment_jobs
+
+    payment_jobs.register()
+    from portale.procedures import payment_filing
+
+    payment_filing.register()
     from portale.reports import exports as report_exports
 
     report_exports.register()

@@ -28,6 +28,20 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _json_mapping(value: str | None, name: str) -> dict[str, Any]:
+    import json
+
+    if not value:
+        return {}
+    try:
+        found = json.loads(value)
+    except ValueError as error:
+        raise ConfigError(f"PORTALE_{name} is not valid JSON: {error}") from None
+    if not isinstance(found, dict):
+        raise ConfigError(f"PORTALE_{name} must be a JSON object")
+    return found
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     env = os.environ if environ is None else environ
@@ -64,6 +78,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CELERY_BROKER_URL": env.get("PORTALE_CELERY_BROKER_URL"),
         "RATELIMIT_STORAGE_URI": env.get("PORTALE_RATELIMIT_STORAGE_URI", "memory://"),
         "BASE_URL": env.get("PORTALE_BASE_URL", "http://127.0.0.1:5000"),
+        # pagoPA creditors per office code, for installations configured by environment:
+        # {"SUAP_TO": {"tax_code": "00514490010", "name": "Comune di Torino", "iban": "IT..."}}.
+        # An office's row in the admin pages (payment_creditor) takes precedence.
+        "PAGOPA_CREDITORS": _json_mapping(env.get("PORTALE_PAGOPA_CREDITORS"), "PAGOPA_CREDITORS"),
+        # Days a payment notice stays payable.
+        "PAGOPA_DUE_DAYS": int(env.get("PORTALE_PAGOPA_DUE_DAYS", "30")),
         # The open-data catalogue (DCAT-AP_IT): who publishes it and holds the rights, by their
         # code in the index of public administrations (IPA), and whom a reuser writes to. The
         # IPA codes are development placeholders: an installation sets its own.

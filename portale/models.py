@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "portale.backoffice.worklist_models",
     "portale.reports.models",
     "portale.external.models",
+    "portale.payments.models",
     "portale.programme.models",
 )
 

@@ -117,9 +117,20 @@ _metrics: dict[str, Any] = {}
 _metrics_lock = threading.Lock()
 
 
+def metrics_available() -> bool:
+    """prometheus-client is a dependency; a stripped install without it still serves pages."""
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _request_histogram() -> Any:
     with _metrics_lock:
         if "latency" not in _metrics:
+            if not metrics_available():
+                return None
             from prometheus_client import Histogram
 
             # Created once per process; under PROMETHEUS_MULTIPROC_DIR its samples go to a file
@@ -304,6 +315,8 @@ def _storage_ok(app: Flask) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    if not metrics_available():
+        return Response("prometheus-client is not installed\n", status=503, mimetype="text/plain")
     payload, content_type = metrics_payload(current_app)
     return Response(payload, content_type=content_type)
 
@@ -320,11 +333,12 @@ def _after(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = request_id
     started = getattr(g, "request_started", None)
     endpoint = request.endpoint or "unmatched"
-    if started is not None and endpoint not in OPS_ENDPOINTS:
+    histogram = _request_histogram() if endpoint not in OPS_ENDPOINTS else None
+    if started is not None and histogram is not None:
         elapsed = time.perf_counter() - started
-        _request_histogram().labels(
-            endpoint, request.method, f"{response.status_code // 100}xx"
-        ).observe(elapsed)
+        histogram.labels(endpoint, request.method, f"{response.status_code // 100}xx").observe(
+            elapsed
+        )
     return response
 
 

@@ -1,7 +1,7 @@
 """SPID / CIE identity: login attempts, security log, proven tax codes
 
 Revision ID: a1d3e5f7c9b2
-Revises: b7e1c0d2a916
+Revises: ea6a5a5a1f28
 Create Date: 2026-12-02 08:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import portale.db
 
 revision: str = "a1d3e5f7c9b2"
-down_revision: str | None = "b7e1c0d2a916"
+down_revision: str | None = "ea6a5a5a1f28"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,15 +10,13 @@ from werkzeug.wrappers import Response
 from portale.accounts import services
 from portale.accounts.forms import LoginForm, RegistrationForm
 from portale.extensions import db, limiter
+from portale.web.security import safe_redirect_target
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
+    return safe_redirect_target(request.args.get("next"), default)
 
 
 @bp.route("/accedi", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     URLField,
 )
 from wtforms.validators import Email, InputRequired, Length, Optional
@@ -136,3 +137,8 @@ class SearchForm(FlaskForm):
 
     q = StringField(_l("Cerca"), validators=[Optional(), Length(max=100)])
     role = SelectField(_l("Ruolo"), choices=[("", _l("Tutti i ruoli")), *ROLE_LABELS.items()])
+
+
+class BreakGlassForm(FlaskForm):
+    procedure = StringField(_l("Numero di protocollo della pratica"))
+    reason = TextAreaField(_l("Motivo dell'accesso"))

@@ -143,6 +143,14 @@ def update_account(session: Session, *, actor: User, user_id: int, data: Account
     office_id, authority_id = _check_membership(session, data)
     if user.id == actor.id and ROLE_ADMIN not in data.roles:
         raise AdminError(_l("Non puoi togliere a te stesso il ruolo di amministratore."), "roles")
+    if user.id == actor.id and ROLE_CLERK in data.roles - user.role_names:
+        # Separation of duties: access to an office's procedures is granted by someone else.
+        raise AdminError(
+            _l(
+                "Non puoi assegnare a te stesso il ruolo di operatore SUAP: chiedilo a un altro amministratore."
+            ),
+            "roles",
+        )
     if user.id == actor.id and not data.active:
         raise AdminError(_l("Non puoi disattivare il tuo stesso account."), "active")
     if not data.full_name.strip():
@@ -372,3 +380,25 @@ def overview(session: Session) -> dict[str, int]:
         )
         or 0,
     }
+
+
+def find_procedure_id(session: Session, reference: str) -> int | None:
+    """A procedure named by its protocol number (``SUAPTO/2026/000012``) or its id."""
+    from portale.procedures.models import Procedure
+
+    reference = (reference or "").strip()
+    if reference.isdigit() and len(reference) < 19:
+        return session.scalar(select(Procedure.id).where(Procedure.id == int(reference)))
+    code, _sep, rest = reference.rpartition("/")
+    office_code, _sep, year = code.rpartition("/")
+    if not (rest.isdigit() and year.isdigit() and office_code) or len(rest) > 9 or len(year) != 4:
+        return None
+    return session.scalar(
+        select(Procedure.id)
+        .join(Office, Office.id == Procedure.office_id)
+        .where(
+            Office.code == office_code,
+            Procedure.protocol_year == int(year),
+            Procedure.protocol_number == int(rest),
+        )
+    )

@@ -19,6 +19,7 @@ from portale.admin.forms import (
     ROLE_LABELS,
     AccountForm,
     AuthorityForm,
+    BreakGlassForm,
     NewAccountForm,
     OfficeForm,
     SearchForm,
@@ -125,6 +126,34 @@ def account_edit(user_id: int) -> str | Response:
             flash(_("Account %(email)s aggiornato.", email=user.email), "success")
             return redirect(url_for("admin.accounts"))
     return render_template("admin/account_form.html", form=form, user=user)
+
+
+# -- break-glass -----------------------------------------------------------------------------
+
+
+@bp.route("/accesso-straordinario", methods=["GET", "POST"])
+def break_glass() -> str | Response:
+    from portale.admin import break_glass as glass
+
+    error = None
+    form = BreakGlassForm()
+    if form.validate_on_submit():
+        procedure_id = services.find_procedure_id(db.session, form.procedure.data or "")
+        try:
+            if procedure_id is None:
+                raise glass.BreakGlassRefused(_("Nessuna pratica con questo numero."))
+            glass.open_break_glass(db.session, current_user, procedure_id, form.reason.data or "")
+        except glass.BreakGlassRefused as refused:
+            db.session.rollback()
+            error = str(refused.message)
+        else:
+            return redirect(url_for("backoffice.procedure", procedure_id=procedure_id))
+    return render_template(
+        "admin/break_glass.html",
+        error=error,
+        minutes=glass.BREAK_GLASS_MINUTES,
+        form=form,
+    )
 
 
 # -- offices ---------------------------------------------------------------------------------

@@ -94,10 +94,10 @@ class Upload:
 
 
 def is_clerk_of(user: Any, procedure: Procedure) -> bool:
+    # Separation of duties: the administrator role gives no access to procedures; only the
+    # clerk role of the procedure's office does (see portale.admin.break_glass for reading).
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.has_role("admin"):
-        return True
     return bool(user.has_role("clerk") and user.office_id == procedure.office_id)
 
 
@@ -1111,7 +1111,12 @@ def silent_assent_certificate(
     actor: User,
     now: datetime | None = None,
 ) -> Act:
-    """The certificate of silent assent, issued once on the company's request."""
+    """The certificate of silent assent, issued once on the company's request (a mandate that
+    may act for the company, not a read-only one)."""
+    try:
+        get_company_for(session, actor, procedure.company_id, need="edit")
+    except NoAccess:
+        raise NotFound(procedure.id) from None
     if procedure.state != lc.ENDED_BY_PROCEEDING_TIME_EXPIRED:
         raise ActionNotAllowed(
             _l("Il certificato si rilascia solo per una pratica accolta per silenzio assenso.")

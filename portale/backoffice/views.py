@@ -93,9 +93,20 @@ def _form(action: str, *, formdata: Any = None, prefill: Any = None) -> Any:
 
 
 def _render(
-    procedure: Any, *, failed: str | None = None, form: Any = None, status: int = 200
+    procedure: Any,
+    *,
+    failed: str | None = None,
+    form: Any = None,
+    status: int = 200,
+    read_only: bool = False,
 ) -> Any:
     data = pages.page(db.session, procedure, utcnow())
+    if read_only:  # break-glass reading: no action is offered
+        data["offered"] = []
+        flash(
+            str(_l("Accesso straordinario in sola lettura: registrato e visibile all'ufficio.")),
+            "warning",
+        )
     forms = {a: _form(a, prefill=data["prefill"]) for a in data["offered"]}
     if failed is not None and form is not None:
         forms[failed] = form
@@ -115,6 +126,12 @@ def _render(
 @bp.get("/pratiche/<int:procedure_id>")
 @login_required
 def procedure(procedure_id: int) -> Any:
+    from portale.admin.break_glass import has_break_glass
+    from portale.procedures.models import Procedure
+
+    found = db.session.get(Procedure, procedure_id)
+    if found is not None and has_break_glass(db.session, current_user, found):
+        return _render(found, read_only=True)
     return _render(_procedure_or_404(procedure_id))
 
 

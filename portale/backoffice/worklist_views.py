@@ -35,6 +35,7 @@ from portale.db import utcnow
 from portale.extensions import db
 from portale.procedures.labels import opinion_outcome_label
 from portale.storage import storage_from_config
+from portale.web.security import safe_redirect_target
 
 bp = Blueprint("worklist", __name__, url_prefix="/scrivania")
 
@@ -161,10 +162,7 @@ def _assign(procedure_id: int, assignee_id: int | None) -> Response:
 
 def _back() -> str:
     # Back to the list the clerk was looking at (same filters and page), never off-site.
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("worklist.index")
+    return safe_redirect_target(request.form.get("next"), url_for("worklist.index"))
 
 
 # --- opinions and the services conference -------------------------------------------------------

@@ -171,7 +171,8 @@ def withdraw(procedure_id: int) -> Response:
 @bp.post("/<int:procedure_id>/silenzio-assenso")
 @login_required
 def silent_assent_certificate(procedure_id: int) -> Response:
-    procedure = _own(procedure_id, need="read")
+    # Issuing the certificate is a new act for the company: a read-only delegate may not.
+    procedure = _own(procedure_id, need="edit")
     try:
         act = decisions.silent_assent_certificate(
             db.session,

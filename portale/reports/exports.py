@@ -41,6 +41,7 @@ from portale.reports.models import (
     EXPORT_RUNNING,
     ReportExport,
 )
+from portale.reports.spreadsheet import neutralise, neutralise_row
 from portale.reports.tables import DAYS, SHARE, Table, format_cell, report_tables
 from portale.storage import AbstractStorage, new_key
 
@@ -127,12 +128,12 @@ def to_csv(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     for label, value in report.description:
-        writer.writerow([label, value])
+        writer.writerow(neutralise_row([label, value]))
     writer.writerow([str(_l("Dati al")), report.as_of.astimezone(ROME).strftime("%d/%m/%Y %H:%M")])
     writer.writerow([])
     for table in report.tables:
-        writer.writerow([str(table.title)])
-        writer.writerow([str(c.label) for c in table.columns])
+        writer.writerow(neutralise_row([str(table.title)]))
+        writer.writerow(neutralise_row([str(c.label) for c in table.columns]))
         for row in table.rows:
             writer.writerow([_csv_cell(v, c.kind) for v, c in zip(row, table.columns, strict=True)])
         writer.writerow([])
@@ -143,7 +144,7 @@ def _csv_cell(value: Any, kind: str) -> str:
     value = _plain(value)
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
-    return str(value)
+    return neutralise(value) if isinstance(value, str) else str(value)
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -155,19 +156,19 @@ def to_xlsx(report: Report) -> bytes:
     sheet = book.active
     sheet.title = str(_l("Filtro"))[:31]
     for label, value in report.description:
-        sheet.append([label, value])
+        sheet.append(neutralise_row([label, value]))
     sheet.append([str(_l("Dati al")), report.as_of.astimezone(ROME).replace(tzinfo=None)])
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 40
     for table in report.tables:
         ws = book.create_sheet(table.key[:31])
-        ws.append([str(table.title)])
+        ws.append(neutralise_row([str(table.title)]))
         ws["A1"].font = Font(bold=True, size=12)
-        ws.append([str(c.label) for c in table.columns])
+        ws.append(neutralise_row([str(c.label) for c in table.columns]))
         for cell in ws[2]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            ws.append([_plain(v) if v is not None else None for v in row])
+            ws.append(neutralise_row(_plain(v) if v is not None else None for v in row))
         for index, column in enumerate(table.columns, start=1):
             letter = ws.cell(row=2, column=index).column_letter
             ws.column_dimensions[letter].width = 34 if index == 1 else 16

@@ -30,6 +30,7 @@ from portale.backoffice.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.reference.models import Municipality
 from portale.reports.filters import ReportFilter
+from portale.reports.spreadsheet import neutralise_row
 from portale.reports.stats import grouped_percentiles
 
 MIN_GROUP = 5
@@ -283,7 +284,7 @@ def to_csv(dataset: OpenDataSet) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELD_NAMES)
     for row in dataset.rows:
-        writer.writerow(["" if v is None else v for v in _values(row)])
+        writer.writerow(neutralise_row("" if v is None else v for v in _values(row)))
     return out.getvalue()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from portale.web.security import safe_redirect_target
+
 bp = Blueprint("web", __name__)
 
 
@@ -16,9 +18,7 @@ def home() -> str:
 @bp.post("/lingua")
 def set_language() -> Response:
     lang = request.form.get("lang", "it")
-    target = request.form.get("next") or url_for("web.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.home")
+    target = safe_redirect_target(request.form.get("next"), url_for("web.home"))
     response = redirect(target)
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax")

@@ -186,11 +186,12 @@ def test_every_clerk_action_is_404_outside_the_office_and_needs_a_login(
     assert fresh(filed.pid).state == lc.PRESENTED
 
 
-def test_admin_sees_the_clerk_page(client, login_as, session, filed):
+def test_admin_does_not_see_the_clerk_page(client, login_as, session, filed):
+    # Separation of duties (issue 13): reading needs the office's clerk role or break-glass.
     admin = UserFactory(roles=("admin",))
     session.commit()
     login_as(admin)
-    assert client.get(f"/scrivania/pratiche/{filed.pid}").status_code == 200
+    assert client.get(f"/scrivania/pratiche/{filed.pid}").status_code == 404
 
 
 def test_company_routes_need_a_mandate_and_edit_rights(client, login_as, session, filed):
