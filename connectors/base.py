@@ -29,6 +29,8 @@ class ConnectorUnavailable(ConnectorError):
 class ConnectorRejected(ConnectorError):
     """The system refused the request (4xx): sending it again will not help."""
 
+    status: int | None = None  # the HTTP status, when the refusal came over HTTP
+
 
 class ConnectorMalformedResponse(ConnectorError):
     """The answer did not match the protocol; it is not used."""
@@ -242,3 +244,146 @@ class AuthorityDispatch(Connector):
         self, cui: dict[str, Any], event: dict[str, Any], *, idempotency_key: str
     ) -> DispatchReceipt:
         """Tell an authority about an event of a procedure it is involved in."""
+
+
+# -- payments (pagoPA directly, or a regional intermediary such as PiemontePAY) ----------------
+#
+# Four verbs: open a debt position, start a checkout session, read its state (and receipts),
+# cancel it. An intermediary offers the same four, so its adapter sits beside the GPD one.
+# Amounts are euro cents; a notice number (NAV) is the 18-digit code a person pays with.
+
+POSITION_PUBLISHED = "published"  # payable (GPD: PUBLISHED / VALID)
+POSITION_PAID = "paid"  # GPD: PAID / PARTIALLY_PAID / REPORTED
+POSITION_EXPIRED = "expired"
+POSITION_CANCELLED = "cancelled"  # GPD: INVALID
+POSITION_DRAFTED = "drafted"  # GPD: DRAFT, not yet payable
+
+
+@dataclass(frozen=True)
+class Creditor:
+    """The administration paid: its tax code, name, IBAN; its own API key if it has one."""
+
+    tax_code: str
+    name: str
+    iban: str
+    office_name: str = ""
+    api_key: str | None = None
+    stamp_province: str = "TO"
+
+
+@dataclass(frozen=True)
+class Debtor:
+    tax_code: str
+    name: str
+    email: str | None = None
+    legal_person: bool = True
+
+
+@dataclass(frozen=True)
+class PaymentTransfer:
+    """One share of a position: to the creditor's IBAN, or a digital stamp duty (never both)."""
+
+    amount_cents: int
+    description: str
+    category: str
+    stamp_document_hash: str | None = None  # SHA-256 of the stamped document, base64
+
+    @property
+    def is_stamp(self) -> bool:
+        return self.stamp_document_hash is not None
+
+
+@dataclass(frozen=True)
+class PositionRequest:
+    position_id: str  # IUPD: unique per creditor, chosen by the portal
+    iuv: str  # creditor reference (IUV), 17 digits, chosen by the portal
+    description: str
+    due_at: datetime
+    debtor: Debtor
+    transfers: tuple[PaymentTransfer, ...]
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(t.amount_cents for t in self.transfers)
+
+
+@dataclass(frozen=True)
+class OpenedPosition:
+    position_id: str
+    iuv: str
+    notice_number: str
+    amount_cents: int
+    due_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class PaymentReceipt:
+    receipt_id: str  # the PSP's receipt identifier
+    iuv: str
+    notice_number: str
+    amount_cents: int
+    paid_at: datetime
+    psp_name: str
+    payer_tax_code: str | None = None
+    payer_name: str | None = None
+    method: str | None = None
+    stamp_ids: tuple[str, ...] = ()  # identifiers of the digital stamps (IUBD) bought
+
+
+@dataclass(frozen=True)
+class PositionState:
+    position_id: str
+    status: str  # one of the POSITION_* values
+    receipts: tuple[PaymentReceipt, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckoutNotice:
+    notice_number: str
+    amount_cents: int
+    description: str
+
+
+@dataclass(frozen=True)
+class CheckoutReturn:
+    ok_url: str
+    cancel_url: str
+    error_url: str
+    waiting_url: str
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    redirect_url: str
+
+
+class PaymentGateway(Connector):
+    capability = "payments"
+
+    @abc.abstractmethod
+    def open_position(
+        self, creditor: Creditor, request: PositionRequest, *, idempotency_key: str
+    ) -> OpenedPosition:
+        """Create and publish a debt position; the same ``position_id`` again answers with the
+        position already open, never a second one."""
+
+    @abc.abstractmethod
+    def start_checkout(
+        self,
+        creditor: Creditor,
+        notices: tuple[CheckoutNotice, ...],
+        returns: CheckoutReturn,
+        *,
+        email: str | None = None,
+        cart_id: str | None = None,
+    ) -> CheckoutSession:
+        """A checkout session for 1-5 notices; the payer is sent to ``redirect_url``."""
+
+    @abc.abstractmethod
+    def read_position(self, creditor: Creditor, position_id: str, iuv: str) -> PositionState:
+        """The position's state and, once paid, its receipts."""
+
+    @abc.abstractmethod
+    def cancel_position(self, creditor: Creditor, position_id: str) -> PositionState:
+        """Make an unpaid position no longer payable (GPD: invalidate)."""

@@ -52,7 +52,11 @@ def request(
         if response.status_code >= 500 or response.status_code == 429:
             raise ConnectorUnavailable(f"{url}: HTTP {response.status_code}")
         if response.status_code >= 400:
-            raise ConnectorRejected(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+            rejected = ConnectorRejected(
+                f"{url}: HTTP {response.status_code} {response.text[:200]}"
+            )
+            rejected.status = response.status_code
+            raise rejected
         return response
 
     try:

@@ -13,6 +13,7 @@ from portale.config import PROJECT_ROOT, load_settings
 BLUEPRINTS = (
     "portale.web.views:bp",
     "portale.accounts.views:bp",
+    "portale.accounts.oidc_views:bp",
     "portale.dossier.views:bp",
     "portale.admin.views:bp",
     "portale.catalogue.views:bp",
@@ -93,6 +94,12 @@ def register_extensions(app: Flask) -> None:
     from portale.procedures import jobs as procedure_jobs
 
     procedure_jobs.register()
+    from portale.payments import jobs as payment_jobs
+
+    payment_jobs.register()
+    from portale.procedures import payment_filing
+
+    payment_filing.register()
     from portale.reports import exports as report_exports
 
     report_exports.register()

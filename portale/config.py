@@ -28,6 +28,20 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _json_mapping(value: str | None, name: str) -> dict[str, Any]:
+    import json
+
+    if not value:
+        return {}
+    try:
+        found = json.loads(value)
+    except ValueError as error:
+        raise ConfigError(f"PORTALE_{name} is not valid JSON: {error}") from None
+    if not isinstance(found, dict):
+        raise ConfigError(f"PORTALE_{name} must be a JSON object")
+    return found
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     env = os.environ if environ is None else environ
@@ -64,6 +78,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "CELERY_BROKER_URL": env.get("PORTALE_CELERY_BROKER_URL"),
         "RATELIMIT_STORAGE_URI": env.get("PORTALE_RATELIMIT_STORAGE_URI", "memory://"),
         "BASE_URL": env.get("PORTALE_BASE_URL", "http://127.0.0.1:5000"),
+        # pagoPA creditors per office code, for installations configured by environment:
+        # {"SUAP_TO": {"tax_code": "00514490010", "name": "Comune di Torino", "iban": "IT..."}}.
+        # An office's row in the admin pages (payment_creditor) takes precedence.
+        "PAGOPA_CREDITORS": _json_mapping(env.get("PORTALE_PAGOPA_CREDITORS"), "PAGOPA_CREDITORS"),
+        # Days a payment notice stays payable.
+        "PAGOPA_DUE_DAYS": int(env.get("PORTALE_PAGOPA_DUE_DAYS", "30")),
         # The open-data catalogue (DCAT-AP_IT): who publishes it and holds the rights, by their
         # code in the index of public administrations (IPA), and whom a reuser writes to. The
         # IPA codes are development placeholders: an installation sets its own.
@@ -103,6 +123,65 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
     }
+    settings.update(_identity_settings(env, settings["BASE_URL"]))
     # Connector settings stay raw here; connectors.registry maps PORTALE_CONNECTOR_<ID>_<KEY>.
     settings["CONNECTOR_ENV"] = {k: v for k, v in env.items() if k.startswith("PORTALE_CONNECTOR_")}
     return settings
+
+
+def _read(env: Mapping[str, str], name: str) -> str | None:
+    """``PORTALE_<name>`` or the content of the file ``PORTALE_<name>_PATH``."""
+    value = env.get(f"PORTALE_{name}")
+    path = env.get(f"PORTALE_{name}_PATH")
+    if not value and path:
+        value = Path(path).read_text()
+    return value or None
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _json(env: Mapping[str, str], name: str, default: Any) -> Any:
+    import json
+
+    raw = _read(env, name)
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ConfigError(f"PORTALE_{name} is not valid JSON: {error}") from None
+
+
+def _identity_settings(env: Mapping[str, str], base_url: str) -> dict[str, Any]:
+    """SPID / CIE (OpenID Connect Federation) and the login methods the login page offers.
+
+    The federation is on when at least one trust anchor is configured; the login methods then
+    default to SPID, CIE and password, else to password only.
+    """
+    anchors = _json(env, "OIDC_TRUST_ANCHORS", {})
+    oidc = {
+        "entity_id": env.get("PORTALE_OIDC_ENTITY_ID") or base_url.rstrip("/"),
+        "trust_anchors": anchors,
+        "authority_hints": _list(env.get("PORTALE_OIDC_AUTHORITY_HINTS")) or list(anchors),
+        "trust_marks": _json(env, "OIDC_TRUST_MARKS", []),
+        "federation_key": _read(env, "OIDC_FEDERATION_KEY"),
+        "signing_key": _read(env, "OIDC_SIGNING_KEY"),
+        "encryption_key": _read(env, "OIDC_ENCRYPTION_KEY"),
+        "spid_providers": _list(env.get("PORTALE_OIDC_SPID_PROVIDERS")),
+        "cie_provider": env.get("PORTALE_OIDC_CIE_PROVIDER") or None,
+        "acr": env.get("PORTALE_OIDC_ACR", "https://www.spid.gov.it/SpidL2"),
+        "timeout": float(env.get("PORTALE_OIDC_TIMEOUT", "5")),
+        "organization_name": env.get(
+            "PORTALE_OIDC_ORGANIZATION_NAME", "Portale Unico delle Imprese"
+        ),
+        "contacts": _list(env.get("PORTALE_OIDC_CONTACTS")),
+    }
+    methods = _list(env.get("PORTALE_LOGIN_METHODS")) or (
+        ["spid", "cie", "password"] if anchors else ["password"]
+    )
+    unknown = set(methods) - {"spid", "cie", "password"}
+    if unknown:
+        raise ConfigError(f"PORTALE_LOGIN_METHODS: unknown methods {sorted(unknown)}")
+    return {"OIDC": oidc, "LOGIN_METHODS": tuple(methods)}

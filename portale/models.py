@@ -9,6 +9,7 @@ from portale.db import Base
 MODEL_MODULES = (
     "portale.reference.models",
     "portale.accounts.models",
+    "portale.accounts.identity_models",
     "portale.dossier.models",
     "portale.catalogue.models",
     "portale.cases.models",
@@ -20,6 +21,7 @@ MODEL_MODULES = (
     "portale.backoffice.worklist_models",
     "portale.reports.models",
     "portale.external.models",
+    "portale.payments.models",
     "portale.programme.models",
 )
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from connectors.fakes.pagopa import FakePagoPa
 from connectors.fakes.services import (
     BusinessRegisterService,
     DurcService,
@@ -87,6 +88,7 @@ class FakeServices:
     authority_public_key: str = ""
     pec: MailboxHandler | None = None
     smtp: Any = None
+    pagopa: FakePagoPa = field(default_factory=FakePagoPa)
     servers: dict[str, BaseWSGIServer] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
@@ -129,6 +131,12 @@ class FakeServices:
                 "port": str(self.smtp.port),
                 "sender": "suap@pec.portale.esempio.it",
                 "timeout": "5",
+            },
+            "pagopa": {
+                "base_url": self.url("pagopa"),
+                "api_key": sorted(self.pagopa.api_keys)[0],
+                "mbd_service_id": "fake-mbd-service",
+                "timeout": "2",
             },
         }
 
@@ -226,4 +234,9 @@ def start_fake_services(host: str = "127.0.0.1", base_port: int = 0) -> FakeServ
     tokens.audience = fakes.url("pdnd") + "/token.oauth2"
     authority.base_url = fakes.url("authority")
     fakes.smtp, fakes.pec = start_smtp(host, base_port + len(apps) if base_port else 0)
+    # After the SMTP server, so the ports of the older fakes stay where they were.
+    fakes.servers["pagopa"] = _serve(
+        "pagopa", host, base_port + len(apps) + 1 if base_port else 0, fakes.pagopa
+    )
+    fakes.pagopa.base_url = fakes.url("pagopa")
     return fakes

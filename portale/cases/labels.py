@@ -32,6 +32,12 @@ EVENT_LABELS = {
     "dispatch_failed": _l("Invio all'ente non riuscito: nuovo tentativo programmato"),
     "dispatch_given_up": _l("Invio all'ente abbandonato: se ne occupa il SUAP"),
     "assigned": _l("Presa in carico"),
+    "payment_requested": _l("Pagamento richiesto all'impresa (pagoPA)"),
+    "payment_published": _l("Avviso di pagamento pagoPA emesso"),
+    "payment_received": _l("Pagamento ricevuto (pagoPA)"),
+    "payment_cancelled": _l("Avviso di pagamento annullato"),
+    "payment_expired": _l("Avviso di pagamento scaduto senza pagamento"),
+    "payment_refund_due": _l("Pagamento in eccesso: da rimborsare"),
     "opinion_requested": _l("Parere richiesto all'ente"),
     "opinion_given": _l("Parere espresso dall'ente"),
     # decisions (branch decisions)

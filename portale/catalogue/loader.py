@@ -26,6 +26,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from portale.catalogue.fees import check_fees, normalise_fees
 from portale.dossier.paths import DOSSIER_PATHS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -241,11 +242,21 @@ def _check_regime(name: str, raw: dict[str, Any]) -> None:
         )
 
 
+def _check_fees(name: str, raw: dict[str, Any]) -> None:
+    fields = {f["name"]: f for f in raw["fields"]}
+    check_fees(
+        raw,
+        fail=lambda message: CatalogueError(f"{name}: {message}"),
+        check_condition=lambda owner, key, cond: _check_condition(name, owner, key, cond, fields),
+    )
+
+
 def _check_rules(name: str, raw: dict[str, Any]) -> None:
     _check_unique(name, raw)
     _check_conditions(name, raw)
     _check_bindings(name, raw)
     _check_regime(name, raw)
+    _check_fees(name, raw)
 
 
 # --- normalisation -----------------------------------------------------------------------------
@@ -296,8 +307,15 @@ def normalise(raw: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
         a["accept"] = [
             k for kind in a["accept"] for k in (IMAGE_KINDS if kind == "image" else (kind,))
         ]
+    normalise_fees(spec["fees"])
     for fee in spec["fees"]:
         _flatten_text(fee, "label")
+        surcharges = [
+            *(fee.get("surcharges") or []),
+            *(s for o in (fee.get("overrides") or {}).values() for s in o.get("surcharges") or []),
+        ]
+        for surcharge in surcharges:
+            _flatten_text(surcharge, "label")
     return spec
 
 

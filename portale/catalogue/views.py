@@ -54,7 +54,19 @@ def detail(code: str) -> str:
         spec=version.spec,
         locale=_locale(),
         authorities=authorities,
+        municipality_names=_override_names(version.spec),
     )
+
+
+def _override_names(spec: dict) -> dict[str, str]:
+    """Names of the municipalities that set their own fees (ISTAT codes are not for people)."""
+    codes = {c for fee in spec.get("fees") or [] for c in (fee.get("overrides") or {})}
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(Municipality.istat_code, Municipality.name).where(Municipality.istat_code.in_(codes))
+    ).all()
+    return {code: name for code, name in rows} | {c: c for c in codes - {r[0] for r in rows}}
 
 
 def _admin() -> None:

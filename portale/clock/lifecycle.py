@@ -78,6 +78,15 @@ CONFORMATION_REQUESTED = "conformation_requested"
 CONFORMATION_ANSWERED = "conformation_answered"
 PROHIBITION_ORDERED = "prohibition_ordered"
 SCIA_WINDOW_CLOSED = "scia_window_closed"
+# Payments (pagoPA): waiting for the company to pay is the company's time; it does not
+# suspend the legal term.
+PAYMENT_REQUESTED = "payment_requested"
+PAYMENT_PUBLISHED = "payment_published"
+PAYMENT_RECEIVED = "payment_received"
+PAYMENT_CANCELLED = "payment_cancelled"
+PAYMENT_EXPIRED = "payment_expired"
+PAYMENT_REFUND_DUE = "payment_refund_due"
+PAYMENT_CLOSING = frozenset({PAYMENT_RECEIVED, PAYMENT_CANCELLED, PAYMENT_EXPIRED})
 
 # -- actions and the transitions they make ---------------------------------------------------
 OPEN_STATES = frozenset({PRESENTED, CORRECTED, INTEGRATED, CDSS_CONVENED})

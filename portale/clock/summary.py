@@ -6,8 +6,9 @@ data generator in bulk). This module is the pure function behind that row: event
 out, no database.
 
 Time is split by who holds the ball: the company (correction, integration, notice of reasons
-for refusal, conformation), an authority (pending opinions, a services conference), the wire
-(dispatches queued and not yet delivered) and the office (everything else while open). When
+for refusal, conformation, a payment asked of it), an authority (pending opinions, a services
+conference), the wire (dispatches queued and not yet delivered) and the office (everything
+else while open). When
 several hold it at once, the company wins over authorities, authorities over the wire: the
 clock is with whoever the procedure is waiting for first.
 """
@@ -86,6 +87,7 @@ class _Holder:
         self.opinions: dict[str, int] = {}
         self.conference = False
         self.dispatches: dict[str, int] = {}
+        self.payments: set[str] = set()
 
     def apply(self, event: TimedEvent) -> None:
         kind = event.kind
@@ -105,6 +107,10 @@ class _Holder:
             self.dispatches[_key(event)] = self.dispatches.get(_key(event), 0) + 1
         elif kind in _DISPATCH_CLOSE:
             self._decrement(self.dispatches, _key(event))
+        elif kind == lc.PAYMENT_REQUESTED:
+            self.payments.add(str(event.payload.get("position") or ""))
+        elif kind in lc.PAYMENT_CLOSING:
+            self.payments.discard(str(event.payload.get("position") or ""))
 
     @staticmethod
     def _decrement(pending: dict[str, int], key: str) -> None:
@@ -117,7 +123,7 @@ class _Holder:
 
     @property
     def holder(self) -> str:
-        if self.company:
+        if self.company or self.payments:
             return lc.BALL_COMPANY
         if self.conference or any(self.opinions.values()):
             return lc.BALL_AUTHORITY

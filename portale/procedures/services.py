@@ -46,6 +46,7 @@ from portale.dossier.paths import read_path
 from portale.dossier.services import apply_declared_values, serialise_company
 from portale.errors import NotFound
 from portale.outbox.services import enqueue
+from portale.payments.services import cancel_for_draft
 from portale.procedures.models import Draft
 from portale.storage import AbstractStorage, new_key
 
@@ -144,6 +145,8 @@ def delete_draft(session: Session, storage: AbstractStorage, draft_id: int, *, a
     for attachment in list(draft.attachments):
         if attachment.procedure_id is None:
             session.delete(attachment)
+    # An abandoned draft's payment notice must not stay payable.
+    cancel_for_draft(session, draft.id)
     session.delete(draft)
     session.commit()
     for key in keys:

@@ -3,10 +3,10 @@
 Targets, rankings and a proposal's before/after all need the same few numbers for a group of
 procedures (an office, a quarter, a period): how many closed, the histogram of their net days
 (integers, so a few hundred rows give exact percentiles for any group), how many within the
-term, and the days each ball-holder held them. They come from ``procedure_summary``, the same
-table and the same report filter as the dashboard, with the report's definitions (closed =
+term, and the days each ball-holder held them. They come from the dashboard's own histogram
+roll-ups (:mod:`portale.reports.rollups`) with the report's filter and definitions (closed =
 decided; figures over closed procedures filed in the period), so the programme never shows a
-number the dashboard would not.
+number the dashboard would not: there is no second aggregation path.
 
 Percentiles follow ``percentile_cont`` (linear interpolation between the closest ranks), as
 :func:`portale.reports.stats.grouped_percentiles` does; a test checks that both agree.
@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from portale.cases.models import ProcedureSummary
 from portale.programme.models import (
@@ -30,7 +30,7 @@ from portale.programme.models import (
     MEASURE_P90,
     MEASURE_WITHIN_TERM,
 )
-from portale.reports import sql
+from portale.reports import rollups
 from portale.reports.filters import ReportFilter
 
 S = ProcedureSummary
@@ -203,33 +203,69 @@ def wilson(successes: int, n: int) -> tuple[float, float]:
 
 # --- reading them ------------------------------------------------------------------------
 
-
-def quarter_of(session: Session, column: Any) -> ColumnElement[str]:
-    """``YYYY-Qn`` of a date column."""
-    if sql.dialect_of(session) == "postgresql":
-        return func.to_char(column, 'YYYY-"Q"Q')
-    month = cast(func.strftime("%m", column), Integer)
-    return func.strftime("%Y", column) + "-Q" + cast((month + 2) // 3, String)
-
-
-def _group_key(session: Session, by: str | tuple[str, ...] | None) -> list[ColumnElement[Any]]:
-    if by is None:
-        return []
-    if isinstance(by, tuple):
-        return [key for name in by for key in _group_key(session, name)]
-    if by == "office":
-        return [S.office_id]
-    if by == "type":
-        return [S.type_code]
-    if by == "quarter":
-        return [quarter_of(session, S.received_on)]
-    raise ValueError(by)
+_STAGES = {  # the programme's measure name -> the roll-up's stage measure
+    "days_company": rollups.STAGE_MEASURES["company"],
+    "days_office": rollups.STAGE_MEASURES["office"],
+    "days_authority": rollups.STAGE_MEASURES["authority"],
+    "days_dispatch": rollups.STAGE_MEASURES["dispatch"],
+}
+_READ = (
+    rollups.RECEIVED,
+    rollups.DECIDED,
+    rollups.NET,
+    rollups.WITHIN,
+    rollups.WITH_TERM,
+    rollups.FIRST_TIME,
+    rollups.INTEGRATIONS,
+    *_STAGES.values(),
+)
 
 
-def _key(row: Any, width: int) -> Any:
-    if not width:
-        return None
-    return row[0] if width == 1 else tuple(row[:width])
+def quarter_of(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(label: str) -> tuple[date, date]:
+    year, quarter = int(label[:4]), int(label[-1])
+    start = date(year, 3 * quarter - 2, 1)
+    end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def _quarters(start: date, end: date) -> dict[str, tuple[date, date]]:
+    """The quarters of the period, each cut to it."""
+    found: dict[str, tuple[date, date]] = {}
+    day = start
+    while day <= end:
+        low, high = quarter_bounds(quarter_of(day))
+        found[quarter_of(day)] = (max(low, start), min(high, end))
+        day = high + timedelta(days=1)
+    return found
+
+
+def _fill(dist: Distribution, measure: str, histogram: rollups.Histogram) -> None:
+    n = histogram.n
+    if measure == rollups.RECEIVED:
+        dist.filed += n
+    elif measure == rollups.DECIDED:
+        dist.closed += n
+    elif measure == rollups.NET:
+        for value, count in histogram.counts.items():
+            if count:
+                dist.net_days[value] = dist.net_days.get(value, 0) + count
+    elif measure == rollups.WITHIN:
+        dist.within_term += n
+    elif measure == rollups.WITH_TERM:
+        dist.with_term += n
+    elif measure == rollups.FIRST_TIME:
+        dist.first_time_right += n
+    elif measure == rollups.INTEGRATIONS:
+        dist.integration_requests += histogram.total
+    else:
+        stage = next(k for k, v in _STAGES.items() if v == measure)
+        dist.stage_sum[stage] = (
+            dist.stage_sum.get(stage, 0.0) + histogram.total / rollups.TOTAL_SCALE
+        )
 
 
 def distributions(
@@ -239,66 +275,80 @@ def distributions(
     by: str | tuple[str, ...] | None = None,
     type_codes: Iterable[str] | None = None,
     office_ids: Iterable[int] | None = None,
+    spread: bool = False,
 ) -> dict[Any, Distribution]:
     """``{group: Distribution}`` of the report's procedures, grouped ``by`` office, type,
-    quarter of filing, a tuple of those (key: a tuple), or not at all (key ``None``). ``type_codes`` / ``office_ids`` narrow
-    the report to several types or offices at once (empty or None: all)."""
-    keys = _group_key(session, by)
-    where = list(report.conditions())
-    if type_codes:
-        where.append(S.type_code.in_(list(type_codes)))
-    if office_ids:
-        where.append(S.office_id.in_(list(office_ids)))
-    closed = S.decided_on.is_not(None)
+    quarter of filing, a tuple of those (key: a tuple), or not at all (key ``None``).
+    ``type_codes`` / ``office_ids`` narrow the report to several types or offices at once
+    (empty or None: all).
 
-    def flag(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
-    stage_cols = []
-    for column in STAGE_COLUMNS.values():
-        stage_cols.append(func.sum(case((closed, column), else_=0.0)))
-        stage_cols.append(func.sum(case((closed, column * column), else_=0.0)))
-    totals = (
-        select(
-            *keys,
-            func.count(),
-            flag(closed),
-            flag(closed & S.within_term.is_(True)),
-            flag(closed & S.within_term.is_not(None)),
-            func.sum(S.integration_requests),
-            flag(closed & (S.integration_requests == 0)),
-            *stage_cols,
-        )
-        .where(*where)
-        .group_by(*keys)
+    Read from the dashboard's histogram roll-ups (:func:`portale.reports.rollups.
+    period_histograms`): two statements per office read, whatever the periods. ``spread``
+    adds the sums of squares of the days per ball-holder (a band for their means), which the
+    roll-ups do not keep: one more grouped read of the summary rows.
+    """
+    names = (by,) if isinstance(by, str) else tuple(by or ())
+    if set(names) - {"office", "type", "quarter"}:
+        raise ValueError(by)
+    periods = (
+        _quarters(report.start, report.end)
+        if "quarter" in names
+        else {"p": (report.start, report.end)}
     )
+    types = set(type_codes or ()) or ({report.type_code} if report.type_code else set())
+    if "office" in names:
+        offices: list[int | None] = list(office_ids or ()) or sorted(office_names(session))
+    elif report.office_id is not None:
+        offices = [report.office_id]
+    else:
+        offices = list(office_ids or ()) or [None]
     result: dict[Any, Distribution] = {}
-    width = len(keys)
-    for row in session.execute(totals):
-        key = _key(row, width)
-        values = row[width:]
-        dist = Distribution(
-            filed=int(values[0]),
-            closed=int(values[1] or 0),
-            within_term=int(values[2] or 0),
-            with_term=int(values[3] or 0),
-            integration_requests=int(values[4] or 0),
-            first_time_right=int(values[5] or 0),
+    for office_id in offices:
+        dims = rollups.Dimensions(
+            type_code=next(iter(types)) if len(types) == 1 else None,
+            municipality=report.municipality,
+            office_id=office_id,
+            authority_id=report.authority_id,
         )
-        for i, stage in enumerate(STAGE_COLUMNS):
-            dist.stage_sum[stage] = float(values[6 + 2 * i] or 0.0)
-            dist.stage_sq[stage] = float(values[7 + 2 * i] or 0.0)
-        result[key] = dist
-    histogram = (
-        select(*keys, S.days_net, func.count())
-        .where(*where, closed, S.days_net.is_not(None))
-        .group_by(*keys, S.days_net)
-    )
-    for row in session.execute(histogram):
-        key = _key(row, width)
-        days, count = int(row[width]), int(row[width + 1])
-        result.setdefault(key, Distribution()).net_days[days] = count
+        found = rollups.period_histograms(session, dims, periods, measures=_READ)
+        for (tag, type_code, _town, _month, measure), histogram in found.items():
+            if types and type_code not in types:
+                continue
+            parts = {"office": office_id, "type": type_code, "quarter": tag}
+            key: Any = tuple(parts[n] for n in names)
+            key = key[0] if len(key) == 1 else (key or None)
+            _fill(result.setdefault(key, Distribution()), measure, histogram)
+    result = {k: d for k, d in result.items() if d.filed or d.closed}
+    if spread:
+        _add_spread(session, report, names, types, offices, result)
     return result
+
+
+def _add_spread(
+    session: Session,
+    report: ReportFilter,
+    names: tuple[str, ...],
+    types: set[str],
+    offices: list[int | None],
+    result: dict[Any, Distribution],
+) -> None:
+    columns = {"office": S.office_id, "type": S.type_code}
+    if "quarter" in names:
+        raise ValueError("spread is read per office or type, not per quarter")
+    keys = [columns[n] for n in names]
+    where = [*report.conditions(), S.decided_on.is_not(None)]
+    if types:
+        where.append(S.type_code.in_(sorted(types)))
+    chosen = [o for o in offices if o is not None]
+    if chosen:
+        where.append(S.office_id.in_(chosen))
+    squares = [func.sum(column * column) for column in STAGE_COLUMNS.values()]
+    for row in session.execute(select(*keys, *squares).where(*where).group_by(*keys)):
+        key = tuple(row[: len(keys)])
+        key = key[0] if len(key) == 1 else (key or None)
+        if key in result:
+            for i, stage in enumerate(STAGE_COLUMNS):
+                result[key].stage_sq[stage] = float(row[len(keys) + i] or 0.0)
 
 
 def office_names(session: Session) -> Mapping[int, str]:

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from portale.programme.figures import Distribution, distributions, merge_all, office_names
-from portale.programme.models import MEASURE_WITHIN_TERM
+from portale.programme.models import BALL_MEASURES, MEASURE_WITHIN_TERM
 from portale.programme.targets import lower_is_better
 from portale.reports.filters import ReportFilter
 from portale.reports.opendata import MIN_GROUP
@@ -162,7 +162,7 @@ def rank_offices(
 ) -> Ranking:
     """Offices ranked on ``measure`` for the procedures of ``type_code`` filed in the period."""
     report = ReportFilter(start=start, end=end, type_code=type_code)
-    by_office = distributions(session, report, by="office")
+    by_office = distributions(session, report, by="office", spread=measure in BALL_MEASURES)
     names = office_names(session)
     rows, dists = [], {}
     for office_id, dist in by_office.items():

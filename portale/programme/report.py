@@ -23,6 +23,7 @@ from portale.cases.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.programme import labels, proposals, ranking, targets
 from portale.programme.charts import target_chart
+from portale.programme.figures import quarter_bounds, quarter_of
 from portale.programme.models import MEASURE_MEDIAN, Proposal
 from portale.reports import exports
 from portale.reports.models import ReportExport
@@ -32,22 +33,18 @@ FORMATS = ("pdf", "xlsx")
 RANKED_TYPES = 4
 
 
-def quarter_label(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
 def recent_quarters(today: date, count: int = 8) -> list[str]:
     """The last ``count`` quarters that have ended, newest first."""
     found, end = [], targets.last_ended_quarter_end(today)
     for _i in range(count):
-        found.append(quarter_label(end))
-        end = targets.quarter_bounds(quarter_label(end))[0] - timedelta(days=1)
+        found.append(quarter_of(end))
+        end = quarter_bounds(quarter_of(end))[0] - timedelta(days=1)
     return found
 
 
 def request_report(session: Session, *, actor_id: int, quarter: str, fmt: str) -> ReportExport:
     """Queue the quarter's report. Commits."""
-    start, end = targets.quarter_bounds(quarter)
+    start, end = quarter_bounds(quarter)
     from datetime import UTC, datetime, time
 
     as_of = min(datetime.combine(end + timedelta(days=1), time(), UTC), datetime.now(UTC))
@@ -66,7 +63,7 @@ class ProgrammeReport:
 
 
 def build(session: Session, quarter: str) -> ProgrammeReport:
-    start, end = targets.quarter_bounds(quarter)
+    start, end = quarter_bounds(quarter)
     today = end + timedelta(days=1)
     year_start = end - timedelta(days=364)
     S = ProcedureSummary
@@ -225,7 +222,7 @@ def render(
 ) -> tuple[bytes, str]:
     """The export job's work: (file bytes, file name)."""
     quarter = (export.params or {}).get("trimestre", "")
-    targets.quarter_bounds(quarter)  # a malformed quarter fails the job, with its message
+    quarter_bounds(quarter)  # a malformed quarter fails the job, with its message
     rep = build(session, quarter)
     progress(60)
     data = to_pdf(rep) if export.format == "pdf" else to_xlsx(rep)

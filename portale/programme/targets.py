@@ -25,7 +25,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portale.programme.figures import Distribution, distributions, merge_all, office_names
+from portale.programme.figures import (
+    Distribution,
+    distributions,
+    merge_all,
+    office_names,
+    quarter_bounds,
+)
 from portale.programme.models import MEASURE_WITHIN_TERM, Target
 from portale.reports.filters import ReportFilter
 
@@ -92,13 +98,6 @@ def lower_is_better(measure: str) -> bool:
 
 def meets(measure: str, value: float, threshold: float) -> bool:
     return value <= threshold if lower_is_better(measure) else value >= threshold
-
-
-def quarter_bounds(label: str) -> tuple[date, date]:
-    year, quarter = int(label[:4]), int(label[-1])
-    start = date(year, 3 * quarter - 2, 1)
-    end = date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - timedelta(days=1)
-    return start, end
 
 
 def last_ended_quarter_end(today: date) -> date:

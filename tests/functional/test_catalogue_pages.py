@@ -65,3 +65,13 @@ def test_administrator_publishes_a_new_version(client, session, catalogue, login
     draft = next(v for v in services.list_versions(session, "AUT_INSEGNA") if v.version == 2)
     client.post(f"/catalogo/gestione/versione/{draft.id}/pubblica")
     assert services.current_version(session, "AUT_INSEGNA").version == 2
+
+
+def test_fees_show_when_they_fall_due_their_bands_and_the_municipalities_own(client, catalogue):
+    page = client.get("/catalogo/AUT_DEHORS").get_data(as_text=True)
+    assert "Diritti di istruttoria: 50,00\xa0€" in page
+    assert "da pagare alla presentazione" in page
+    assert "da pagare prima del rilascio dell'atto" in page
+    assert "Importo per fasce" in page and "fino a 20" in page and "oltre 50" in page
+    assert "Area nel centro storico" in page
+    assert "Importi propri in: Torino" in page

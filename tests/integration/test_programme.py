@@ -18,6 +18,7 @@ from portale.catalogue.models import ProcedureType
 from portale.programme import proposals, ranking, targets
 from portale.programme.figures import distributions, quantile_ranks, wilson
 from portale.programme.models import IN_FORCE, UNDER_REVIEW, Target
+from portale.reports import rollups
 from portale.reports import services as report_services
 from portale.reports.filters import ReportFilter
 from portale.reports.generator import GeneratorConfig, generate
@@ -75,6 +76,7 @@ def layout(session):
                 )
             )
     session.flush()
+    rollups.rebuild(session)  # the summaries' roll-ups, as the generator keeps them
     return offices
 
 
