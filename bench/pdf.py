@@ -29,8 +29,8 @@ def _decision_act(session: Any, procedure: Any, runs: int) -> dict[str, Any]:
     (an unsaved act: rendering reads its fields only)."""
     from datetime import UTC, datetime
 
-    from portale.backoffice.act_models import ACT_APPROVAL, Act
-    from portale.backoffice.acts import render_act_pdf
+    from portale.cases.act_models import ACT_APPROVAL, Act
+    from portale.cases.acts import render_act_pdf
 
     act = Act(
         procedure_id=procedure.id,
@@ -59,8 +59,8 @@ def run(target: Target, runs: int = RUNS) -> dict[str, Any]:
     import os
 
     from portale import create_app
+    from portale.cases.models import Procedure
     from portale.extensions import db
-    from portale.procedures.models import Procedure
     from portale.procedures.receipt import render_receipt_pdf
 
     harfbuzz = ctypes.util.find_library("harfbuzz-subset") is not None

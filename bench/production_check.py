@@ -234,9 +234,9 @@ def metric_sum(text: str, name: str) -> float:
 def verify(database_url: str, s3: Any, bucket: str, filings: list[dict], store: Any, prefix: str):
     from sqlalchemy import select
 
+    from portale.cases.models import Attachment, Procedure
     from portale.db import make_engine
     from portale.outbox.models import DONE, OutboxJob
-    from portale.procedures.models import Attachment, Procedure
 
     engine = make_engine(database_url)
     problems: list[str] = []

@@ -34,7 +34,7 @@ def period() -> dict[str, str]:
 def bare_sql(target: Target, runs: int = RUNS) -> dict[str, Any]:
     """Median and p90 of net and gross days and days with each ball-holder, per type, office and
     municipality, over the year: the aggregates a dashboard shows, straight from SQL."""
-    from portale.backoffice.models import ProcedureSummary as S
+    from portale.cases.models import ProcedureSummary as S
     from portale.reports.stats import grouped_percentiles
 
     bounds = period()

@@ -13,10 +13,11 @@ from portale.config import PROJECT_ROOT, load_settings
 BLUEPRINTS = (
     "portale.web.views:bp",
     "portale.accounts.views:bp",
+    "portale.accounts.oidc_views:bp",
     "portale.dossier.views:bp",
     "portale.admin.views:bp",
     "portale.catalogue.views:bp",
-    "portale.procedures.views:bp",
+    "portale.procedures.routes:bp",
     "portale.backoffice.views:bp",
     "portale.backoffice.worklist_views:bp",
     "portale.backoffice.authority_views:bp",
@@ -105,7 +106,7 @@ def register_extensions(app: Flask) -> None:
     from portale.programme import report as programme_report
 
     programme_report.register()
-    from portale.backoffice import notify
+    from portale.cases import notify
 
     notify.register()
     from portale.signatures import services as signature_services

@@ -144,6 +144,65 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
     }
+    settings.update(_identity_settings(env, settings["BASE_URL"]))
     # Connector settings stay raw here; connectors.registry maps PORTALE_CONNECTOR_<ID>_<KEY>.
     settings["CONNECTOR_ENV"] = {k: v for k, v in env.items() if k.startswith("PORTALE_CONNECTOR_")}
     return settings
+
+
+def _read(env: Mapping[str, str], name: str) -> str | None:
+    """``PORTALE_<name>`` or the content of the file ``PORTALE_<name>_PATH``."""
+    value = env.get(f"PORTALE_{name}")
+    path = env.get(f"PORTALE_{name}_PATH")
+    if not value and path:
+        value = Path(path).read_text()
+    return value or None
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _json(env: Mapping[str, str], name: str, default: Any) -> Any:
+    import json
+
+    raw = _read(env, name)
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ConfigError(f"PORTALE_{name} is not valid JSON: {error}") from None
+
+
+def _identity_settings(env: Mapping[str, str], base_url: str) -> dict[str, Any]:
+    """SPID / CIE (OpenID Connect Federation) and the login methods the login page offers.
+
+    The federation is on when at least one trust anchor is configured; the login methods then
+    default to SPID, CIE and password, else to password only.
+    """
+    anchors = _json(env, "OIDC_TRUST_ANCHORS", {})
+    oidc = {
+        "entity_id": env.get("PORTALE_OIDC_ENTITY_ID") or base_url.rstrip("/"),
+        "trust_anchors": anchors,
+        "authority_hints": _list(env.get("PORTALE_OIDC_AUTHORITY_HINTS")) or list(anchors),
+        "trust_marks": _json(env, "OIDC_TRUST_MARKS", []),
+        "federation_key": _read(env, "OIDC_FEDERATION_KEY"),
+        "signing_key": _read(env, "OIDC_SIGNING_KEY"),
+        "encryption_key": _read(env, "OIDC_ENCRYPTION_KEY"),
+        "spid_providers": _list(env.get("PORTALE_OIDC_SPID_PROVIDERS")),
+        "cie_provider": env.get("PORTALE_OIDC_CIE_PROVIDER") or None,
+        "acr": env.get("PORTALE_OIDC_ACR", "https://www.spid.gov.it/SpidL2"),
+        "timeout": float(env.get("PORTALE_OIDC_TIMEOUT", "5")),
+        "organization_name": env.get(
+            "PORTALE_OIDC_ORGANIZATION_NAME", "Portale Unico delle Imprese"
+        ),
+        "contacts": _list(env.get("PORTALE_OIDC_CONTACTS")),
+    }
+    methods = _list(env.get("PORTALE_LOGIN_METHODS")) or (
+        ["spid", "cie", "password"] if anchors else ["password"]
+    )
+    unknown = set(methods) - {"spid", "cie", "password"}
+    if unknown:
+        raise ConfigError(f"PORTALE_LOGIN_METHODS: unknown methods {sorted(unknown)}")
+    return {"OIDC": oidc, "LOGIN_METHODS": tuple(methods)}

@@ -270,7 +270,7 @@ def _load_procedures(session: Session) -> None:
     """The back office's demo procedures (one approved after integration, one silent assent)."""
     from flask import current_app
 
-    from portale.backoffice.demo import load_demo_procedures
+    from portale.seed.procedures import load_demo_procedures
     from portale.storage import storage_from_config
 
     users = {

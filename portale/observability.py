@@ -195,10 +195,10 @@ def portal_figures(session: Any, today: date | None = None) -> dict[str, Any]:
     """The scrape-time figures, each one query on an index (status, connector, state)."""
     from sqlalchemy import func, select
 
+    from portale.cases.models import Procedure
     from portale.clock.lifecycle import FINAL_STATES, STATES
     from portale.db import utcnow
     from portale.outbox.models import GIVEN_UP, QUEUED, RETRYING, RUNNING, OutboxJob
-    from portale.procedures.models import Procedure
 
     waiting = (QUEUED, RETRYING, RUNNING)
     counts = dict(

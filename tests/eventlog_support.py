@@ -25,8 +25,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portale.backoffice import services as bo
-from portale.backoffice.models import OPINION_FAVOURABLE
+from portale.backoffice import consultations
+from portale.cases import services as core
+from portale.cases.models import OPINION_FAVOURABLE
 from portale.procedures import services as filing
 from portale.storage import LocalStorage
 from tests.factories import (
@@ -92,12 +93,12 @@ class EventWorld:
         return procedure
 
     def take(self, procedure: Any, at: datetime) -> None:
-        bo.record(self.session, procedure, "assigned", actor_id=self.clerk.id, now=at)
+        core.record(self.session, procedure, "assigned", actor_id=self.clerk.id, now=at)
         self.session.commit()
 
     def act(self, procedure: Any, action: str, at: datetime, *, by: Any = None) -> None:
         actor = by or self.clerk
-        bo.perform(self.session, procedure, action, actor_id=actor.id, now=at)
+        core.perform(self.session, procedure, action, actor_id=actor.id, now=at)
         self.session.commit()
 
 
@@ -154,14 +155,14 @@ def build_log(session: Session, storage_path: Any) -> EventWorld:
             world.act(p, "approve", filed_at + timedelta(days=days + 12))
             continue
         if days == 40:  # an opinion of the ASL, answered in 15 days
-            (opinion,) = bo.request_opinions(
+            (opinion,) = consultations.request_opinions(
                 session,
                 p,
                 [world.authority.id],
                 actor_id=world.clerk.id,
                 now=filed_at + timedelta(days=3),
             )
-            bo.give_opinion(
+            consultations.give_opinion(
                 session,
                 opinion.id,
                 outcome=OPINION_FAVOURABLE,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from portale.accounts.models import Authority
-from portale.backoffice.models import OpinionRequest, ProcedureSummary
+from portale.cases.models import OpinionRequest, ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date

@@ -19,8 +19,9 @@ from typing import Any
 import time_machine
 from sqlalchemy.orm import Session
 
-from portale.backoffice import services as bo
-from portale.backoffice.models import OPINION_FAVOURABLE, OPINION_FAVOURABLE_WITH_CONDITIONS
+from portale.backoffice import consultations
+from portale.cases import services as core
+from portale.cases.models import OPINION_FAVOURABLE, OPINION_FAVOURABLE_WITH_CONDITIONS
 from portale.clock import lifecycle as lc
 from portale.procedures import services as filing
 from portale.reports.filters import ReportFilter
@@ -151,12 +152,12 @@ class _Builder:
 
     def act(self, procedure: Any, action: str, when: datetime) -> None:
         with time_machine.travel(when, tick=False):
-            bo.perform(self.session, procedure, action, actor_id=self.clerk.id, now=when)
+            core.perform(self.session, procedure, action, actor_id=self.clerk.id, now=when)
             self.session.commit()
 
     def sent(self, procedure: Any, authority: str, when: datetime) -> None:
         with time_machine.travel(when, tick=False):
-            bo.record(
+            core.record(
                 self.session,
                 procedure,
                 lc.DISPATCH_SENT,
@@ -169,7 +170,7 @@ class _Builder:
     def consult(self, procedure: Any, authorities: list[Any], when: datetime) -> list[Any]:
         """Ask for opinions; the wire delivers each request two hours later."""
         with time_machine.travel(when, tick=False):
-            asked = bo.request_opinions(
+            asked = consultations.request_opinions(
                 self.session,
                 procedure,
                 [a.id for a in authorities],
@@ -183,7 +184,7 @@ class _Builder:
 
     def answer(self, opinion: Any, when: datetime) -> None:
         with time_machine.travel(when, tick=False):
-            bo.give_opinion(
+            consultations.give_opinion(
                 self.session,
                 opinion.id,
                 outcome=self.rng.choice((OPINION_FAVOURABLE, OPINION_FAVOURABLE_WITH_CONDITIONS)),
@@ -253,7 +254,7 @@ class _Builder:
 def _opinions_of(session: Session, procedure: Any) -> list[Any]:
     from sqlalchemy import select
 
-    from portale.backoffice.models import OpinionRequest
+    from portale.cases.models import OpinionRequest
 
     return list(
         session.scalars(select(OpinionRequest).where(OpinionRequest.procedure_id == procedure.id))

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portale.backoffice import services as bo
-from portale.procedures.models import Procedure, ProcedureEvent
+from portale.cases import services as core
+from portale.cases.models import Procedure, ProcedureEvent
 
 _COPIED = (
     "company_id",
@@ -62,7 +62,7 @@ def clone_procedures(
         session.add(procedure)
         session.flush()
         session.add(ProcedureEvent(procedure_id=procedure.id, kind="presented", at=at, payload={}))
-        bo.refresh(session, procedure, at)
+        core.refresh(session, procedure, at)
         created.append(procedure)
     session.commit()
     return created

@@ -1,7 +1,7 @@
 """signature checks of uploads
 
 Revision ID: 5a1e0c7d9b21
-Revises: ea6a5a5a1f28
+Revises: a1d3e5f7c9b2
 Create Date: 2026-12-02 08:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import portale.db
 
 revision: str = "5a1e0c7d9b21"
-down_revision: str | None = "ea6a5a5a1f28"
+down_revision: str | None = "a1d3e5f7c9b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -102,6 +102,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(200))
     tax_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # When and how the tax code was proven (spid, cie, admin, demo); NULL: only typed by the user.
+    tax_code_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tax_code_verified_by: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(5), default="it")
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
@@ -132,6 +135,11 @@ class User(Base):
     @property
     def role_names(self) -> frozenset[str]:
         return frozenset(r.role for r in self.roles)
+
+    @property
+    def verified_tax_code(self) -> str | None:
+        """The tax code only if proven (SPID/CIE, or assigned by an administrator)."""
+        return self.tax_code if self.tax_code_verified_at is not None else None
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_names & set(roles))

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from portale.accounts.models import ROLE_ADMIN, ROLE_CLERK, User, UserRole
 from portale.accounts.services import notify
+from portale.cases.models import Procedure, ProcedureEvent
 from portale.db import utcnow
-from portale.procedures.models import Procedure, ProcedureEvent
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def open_break_glass(
     session: Session, admin: User, procedure_id: int, reason: str, *, now: datetime | None = None
 ) -> Procedure:
     """Record the access, tell the office, and return the procedure; commits."""
-    from portale.backoffice.services import record
+    from portale.cases.services import record
 
     if not admin.has_role(ROLE_ADMIN):
         raise BreakGlassRefused(_l("Solo un amministratore può chiedere l'accesso straordinario."))

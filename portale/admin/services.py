@@ -384,7 +384,7 @@ def overview(session: Session) -> dict[str, int]:
 
 def find_procedure_id(session: Session, reference: str) -> int | None:
     """A procedure named by its protocol number (``SUAPTO/2026/000012``) or its id."""
-    from portale.procedures.models import Procedure
+    from portale.cases.models import Procedure
 
     reference = (reference or "").strip()
     if reference.isdigit() and len(reference) < 19:

@@ -17,8 +17,13 @@ from marshmallow import fields, validate
 from portale.api.auth import ApiError, TokenBlueprint, current_api_user
 from portale.api.schemas import ItalianSchema
 from portale.backoffice import decisions
-from portale.backoffice import services as bo
 from portale.backoffice.views import ACTION_LABELS
+from portale.cases import access as case_access
+from portale.cases import acts
+from portale.cases import answers as case_answers
+from portale.cases import requests as case_requests
+from portale.cases import services as core
+from portale.errors import ActionNotAllowed, NotFound
 from portale.extensions import db
 from portale.storage import storage_from_config
 
@@ -93,7 +98,7 @@ class TextSchema(ItalianSchema):
 
 
 def clock_json(procedure: Any) -> dict[str, Any]:
-    clock = bo.clock_of(db.session, procedure)
+    clock = core.clock_of(db.session, procedure)
     return {name: getattr(clock, name) for name in ClockSchema._declared_fields}
 
 
@@ -104,13 +109,13 @@ def _representation(procedure: Any) -> dict[str, Any]:
         "regime": procedure.regime,
         "state": procedure.state,
         "clock": clock_json(procedure),
-        "pending_request": decisions.pending_request(db.session, procedure),
+        "pending_request": case_requests.pending_request(db.session, procedure),
         "actions": decisions.offered_actions(db.session, procedure),
-        "acts": decisions.acts_of(db.session, procedure.id),
+        "acts": acts.acts_of(db.session, procedure.id),
     }
 
 
-def _not_allowed(error: decisions.ActionNotAllowed) -> ApiError:
+def _not_allowed(error: ActionNotAllowed) -> ApiError:
     db.session.rollback()
     return ApiError(409, error.message)
 
@@ -125,8 +130,8 @@ def get_procedure(procedure_id: int) -> dict[str, Any]:
 
 def _clerk_procedure(procedure_id: int) -> Any:
     try:
-        return decisions.procedure_for_clerk(db.session, current_api_user(), procedure_id)
-    except decisions.NotFound:
+        return case_access.procedure_for_clerk(db.session, current_api_user(), procedure_id)
+    except NotFound:
         raise ApiError(404, _("Pratica non trovata.")) from None
 
 
@@ -169,17 +174,17 @@ def act_on(data: dict[str, Any], procedure_id: int, action: str) -> dict[str, An
     }
     try:
         calls[action]()
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         raise _not_allowed(error) from None
     return _representation(procedure)
 
 
 def _company_procedure(procedure_id: int, need: str = "edit") -> Any:
     try:
-        return decisions.procedure_for_company(
+        return case_access.procedure_for_company(
             db.session, current_api_user(), procedure_id, need=need
         )
-    except decisions.NotFound:
+    except NotFound:
         raise ApiError(404, _("Pratica non trovata.")) from None
 
 
@@ -200,7 +205,7 @@ def answer(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
     """Answer a correction, integration or conformation request (corrected answers, a note)."""
     procedure = _company_procedure(procedure_id)
     try:
-        decisions.answer_request(
+        case_answers.answer_request(
             db.session,
             storage_from_config(current_app.config),
             procedure,
@@ -208,10 +213,10 @@ def answer(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
             note=data["note"],
             answers=data["answers"],
         )
-    except decisions.AnswerInvalid as error:
+    except case_answers.AnswerInvalid as error:
         db.session.rollback()
         raise ApiError(422, _("Risposta non valida."), errors=error.errors) from None
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         raise _not_allowed(error) from None
     return _representation(procedure)
 
@@ -225,17 +230,17 @@ def observations(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
     """Observations on a notice of reasons for refusal (art. 10-bis), within 10 days."""
     procedure = _company_procedure(procedure_id)
     try:
-        decisions.send_observations(
+        case_answers.send_observations(
             db.session,
             storage_from_config(current_app.config),
             procedure,
             actor=current_api_user(),
             text=data["text"],
         )
-    except decisions.AnswerInvalid as error:
+    except case_answers.AnswerInvalid as error:
         db.session.rollback()
         raise ApiError(422, _("Risposta non valida."), errors=error.errors) from None
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         raise _not_allowed(error) from None
     return _representation(procedure)
 
@@ -249,8 +254,8 @@ def withdraw(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
     """Withdraw a procedure not yet decided."""
     procedure = _company_procedure(procedure_id)
     try:
-        decisions.withdraw(db.session, procedure, actor=current_api_user(), reason=data["text"])
-    except decisions.ActionNotAllowed as error:
+        case_answers.withdraw(db.session, procedure, actor=current_api_user(), reason=data["text"])
+    except ActionNotAllowed as error:
         raise _not_allowed(error) from None
     return _representation(procedure)
 
@@ -266,8 +271,8 @@ def act_pdf(procedure_id: int, act_id: int) -> Any:
 
     procedure = _company_procedure(procedure_id, need="read")
     try:
-        act = decisions.act_for(db.session, procedure, act_id)
-    except decisions.NotFound:
+        act = acts.act_for(db.session, procedure, act_id)
+    except NotFound:
         raise ApiError(404, _("Atto non trovato.")) from None
     data = storage_from_config(current_app.config).read(act.storage_key)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=act.filename)

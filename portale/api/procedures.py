@@ -18,11 +18,14 @@ from marshmallow import fields
 
 from portale.api.auth import ApiError, TokenBlueprint, current_api_user
 from portale.api.schemas import ItalianSchema
+from portale.cases.models import Procedure
 from portale.catalogue import services as catalogue
+from portale.catalogue import services as catalogue_services
 from portale.catalogue.models import ProcedureTypeVersion
+from portale.errors import NotFound
 from portale.extensions import db
 from portale.procedures import services as filing
-from portale.procedures.models import Draft, Procedure
+from portale.procedures.models import Draft
 from portale.storage import storage_from_config
 
 catalogue_blp = TokenBlueprint(
@@ -164,7 +167,7 @@ def _type(version: ProcedureTypeVersion) -> dict[str, Any]:
 
 def _draft(draft: Draft) -> dict[str, Any]:
     _clean, errors = filing.validate_draft(db.session, draft)
-    spec = filing.spec_of(draft.type_version)
+    spec = catalogue_services.spec_of(draft.type_version)
     return {
         "id": draft.id,
         "company_id": draft.company_id,
@@ -218,14 +221,14 @@ def _clock(procedure: Procedure) -> dict[str, Any]:
 def _get_draft(draft_id: int) -> Draft:
     try:
         return filing.get_draft(db.session, current_api_user(), draft_id)
-    except filing.NotFound:
+    except NotFound:
         raise ApiError(404, _("Bozza non trovata.")) from None
 
 
 def _get_procedure(procedure_id: int) -> Procedure:
     try:
         return filing.procedure_for(db.session, current_api_user(), procedure_id)
-    except filing.NotFound:
+    except NotFound:
         raise ApiError(404, _("Pratica non trovata.")) from None
 
 
@@ -263,7 +266,7 @@ def create_draft(data: dict[str, Any]) -> Any:
     """Start a procedure for one premises of a company: the answers come prefilled."""
     try:
         draft = filing.start_draft(db.session, actor=current_api_user(), **data)
-    except filing.NotFound:
+    except NotFound:
         raise ApiError(404, _("Impresa, sede o procedimento non trovati.")) from None
     return _draft(draft), 201, {"Location": url_for("api_drafts.get_draft", draft_id=draft.id)}
 
@@ -317,7 +320,7 @@ def upload_attachment(draft_id: int, slot: str) -> Any:
         )
     except filing.AttachmentRejected as error:
         raise ApiError(422, str(error), errors={slot: [str(error)]}) from None
-    except filing.NotFound:
+    except NotFound:
         raise ApiError(404, _("Allegato non previsto per questo procedimento.")) from None
     return attachment, 201
 
@@ -336,7 +339,7 @@ def delete_attachment(draft_id: int, attachment_id: int) -> None:
             attachment_id,
             actor=current_api_user(),
         )
-    except filing.NotFound:
+    except NotFound:
         raise ApiError(404, _("Allegato non trovato.")) from None
 
 

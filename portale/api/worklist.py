@@ -19,10 +19,10 @@ from portale.accounts.models import ROLE_AUTHORITY_OFFICER, ROLE_CLERK, User
 from portale.api.auth import ApiError, TokenBlueprint, current_api_user
 from portale.api.schemas import ItalianSchema
 from portale.backoffice import authority, worklist
-from portale.backoffice.services import ActionNotAllowed
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.db import utcnow
+from portale.errors import ActionNotAllowed, NotFound
 from portale.extensions import db
 
 worklist_blp = TokenBlueprint(
@@ -189,7 +189,7 @@ def assign(data: dict[str, Any], procedure_id: int) -> dict[str, Any]:
         procedure = worklist.assign(
             db.session, procedure_id, actor=user, assignee_id=data.get("assignee_id")
         )
-    except worklist.NotFound:
+    except NotFound:
         raise ApiError(404, _("Pratica non trovata.")) from None
     except ActionNotAllowed as error:
         raise ApiError(409, error.message) from None
@@ -245,7 +245,7 @@ def give(data: dict[str, Any], opinion_id: int) -> dict[str, Any]:
             outcome=data["outcome"],
             text=data["text"],
         )
-    except authority.NotFound:
+    except NotFound:
         raise ApiError(404, _("Parere non trovato.")) from None
     except authority.OpinionInvalid as error:
         raise ApiError(
@@ -269,7 +269,7 @@ def integration_request(data: dict[str, Any], opinion_id: int) -> tuple[str, int
         authority.ask_integration(
             db.session, officer, opinion_id, text=data["text"], documents=data["documents"]
         )
-    except authority.NotFound:
+    except NotFound:
         raise ApiError(404, _("Parere non trovato.")) from None
     except authority.OpinionInvalid as error:
         raise ApiError(

@@ -3,7 +3,7 @@
 An officer sees a procedure only through an :class:`OpinionRequest` addressed to their own
 authority; everything else raises :class:`NotFound` (404). The signed document of an
 opinion is checked by its content, as filing checks attachments
-(:func:`portale.procedures.services.detect_kind`), and kept through the storage port.
+(:func:`portale.uploads.detect_kind`), and kept through the storage port.
 """
 
 from __future__ import annotations
@@ -19,28 +19,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from portale.accounts.models import User
-from portale.backoffice.models import (
+from portale.backoffice.consultations import give_opinion
+from portale.cases.models import (
     OPINION_FAVOURABLE,
     OPINION_FAVOURABLE_WITH_CONDITIONS,
     OPINION_UNFAVOURABLE,
+    Attachment,
     OpinionRequest,
+    Procedure,
 )
-from portale.backoffice.services import ActionNotAllowed, give_opinion, record
+from portale.cases.services import record
 from portale.clock import lifecycle as lc
 from portale.db import utcnow
-from portale.procedures.models import Attachment, Procedure
-from portale.procedures.services import KIND_LABELS, detect_kind, safe_filename
+from portale.errors import ActionNotAllowed, NotFound
 from portale.storage import AbstractStorage, new_key
+from portale.uploads import KIND_LABELS, detect_kind, safe_filename
 
 AUTHORITY_INTEGRATION_REQUEST = "authority_integration_request"
 OFFICER_OUTCOMES = (OPINION_FAVOURABLE, OPINION_FAVOURABLE_WITH_CONDITIONS, OPINION_UNFAVOURABLE)
 DOCUMENT_KINDS = ("pdf", "p7m")
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_LIST = 500
-
-
-class NotFound(LookupError):
-    """Not an opinion of the officer's authority (shown as 404)."""
 
 
 class OpinionInvalid(ValueError):

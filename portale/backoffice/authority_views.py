@@ -24,12 +24,12 @@ from werkzeug.wrappers import Response
 
 from portale.accounts.models import ROLE_AUTHORITY_OFFICER
 from portale.backoffice import authority
-from portale.backoffice.services import ActionNotAllowed
+from portale.catalogue import formbuilder
+from portale.catalogue import services as catalogue_services
 from portale.clock.calendar import local_date
 from portale.db import utcnow
+from portale.errors import ActionNotAllowed, NotFound
 from portale.extensions import db
-from portale.procedures import formbuilder
-from portale.procedures import services as filing
 from portale.storage import storage_from_config
 
 bp = Blueprint("authority", __name__, url_prefix="/ente")
@@ -44,7 +44,7 @@ def _officer() -> Any:
 def _opinion(opinion_id: int) -> Any:
     try:
         return authority.opinion_for(db.session, _officer(), opinion_id)
-    except authority.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -56,14 +56,14 @@ def index() -> str:
         "authority/index.html",
         opinions=authority.opinions_for(db.session, officer),
         today=local_date(utcnow()),
-        type_title=filing.type_title_of,
+        type_title=catalogue_services.type_title_of,
     )
 
 
 def _render(opinion: Any, errors: dict[str, str] | None = None, form: Any = None) -> str:
     procedure = opinion.procedure
-    spec = filing.spec_of(procedure.type_version)
-    choices = filing.field_choices(db.session, spec)
+    spec = catalogue_services.spec_of(procedure.type_version)
+    choices = catalogue_services.field_choices(db.session, spec)
     answers = [
         (f.label, formbuilder.display_value(f, procedure.answers[f.name], choices))
         for f in spec.fields
@@ -75,7 +75,7 @@ def _render(opinion: Any, errors: dict[str, str] | None = None, form: Any = None
         procedure=procedure,
         answers=answers,
         slot_labels={a.slot: a.label for a in spec.attachments},
-        type_title=filing.type_title_of(procedure.type_version),
+        type_title=catalogue_services.type_title_of(procedure.type_version),
         today=local_date(utcnow()),
         errors=errors or {},
         form=form or {},
@@ -142,7 +142,7 @@ def integration(opinion_id: int) -> tuple[str, int] | Response:
 def attachment(opinion_id: int, attachment_id: int) -> Any:
     try:
         item = authority.attachment_for(db.session, _officer(), opinion_id, attachment_id)
-    except authority.NotFound:
+    except NotFound:
         abort(404)
     return _send(item.storage_key, item.filename, item.mime_type)
 

@@ -8,26 +8,31 @@ Every function checks that the procedure belongs to the clerk's office
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from portale.accounts.models import ROLE_AUTHORITY_OFFICER, Authority, User, UserRole
-from portale.backoffice.models import OpinionRequest
-from portale.backoffice.notify import notify_people
-from portale.backoffice.services import (
-    ActionNotAllowed,
-    events_of,
-    perform,
-    record,
-    request_opinions,
+from portale.cases.models import (
+    DEFAULT_OPINION_TERM_DAYS,
+    OPINION_OUTCOMES,
+    OpinionRequest,
+    Procedure,
+    ProcedureEvent,
 )
+from portale.cases.notify import notify_people
+from portale.cases.routing import DISPATCH_JOB, OPINION_REQUEST_MESSAGE, dispatch_order
+from portale.cases.services import events_of, perform, record
+from portale.cases.terms import calendar_for
 from portale.clock import lifecycle as lc
-from portale.procedures.models import Procedure, ProcedureEvent
+from portale.clock.calendar import local_date
+from portale.db import utcnow
+from portale.errors import ActionNotAllowed
+from portale.outbox.services import enqueue
 
 CDSS_REQUESTED = "cdss_requested"
 AUTHORITY_INTEGRATION_REQUEST = "authority_integration_request"
@@ -89,7 +94,7 @@ def ask_opinions(
     """Ask each authority for its opinion within its own term, and notify its officers.
 
     Everything is checked before anything is written; the requests are then recorded by
-    :func:`~portale.backoffice.services.request_opinions`, one call per distinct term.
+    :func:`request_opinions`, one call per distinct term.
     """
     if not asks:
         raise ActionNotAllowed(_l("Scegli almeno un ente a cui chiedere il parere."))
@@ -243,3 +248,127 @@ def record_cdss_outcome(
     )
     session.commit()
     return event
+
+
+def request_opinions(
+    session: Session,
+    procedure: Procedure,
+    authority_ids: Iterable[int],
+    *,
+    actor_id: int | None,
+    question: str = "",
+    term_days: int | None = None,
+    now: datetime | None = None,
+) -> list[OpinionRequest]:
+    """Ask each authority for its opinion; each request goes out through its channel's
+    connector as an outbox job written in this transaction. Commits."""
+    if procedure.state in lc.FINAL_STATES:
+        raise ActionNotAllowed(_l("La pratica è conclusa: non si possono chiedere pareri."))
+    ids = list(dict.fromkeys(authority_ids))
+    if not ids:
+        raise ActionNotAllowed(_l("Scegli almeno un ente a cui chiedere il parere."))
+    authorities = list(
+        session.scalars(select(Authority).where(Authority.id.in_(ids), Authority.active.is_(True)))
+    )
+    if len(authorities) != len(ids):
+        raise ActionNotAllowed(_l("Uno degli enti scelti non esiste o non è attivo."))
+    now = now or utcnow()
+    days = term_days or DEFAULT_OPINION_TERM_DAYS
+    requests = []
+    for authority in authorities:
+        opinion = OpinionRequest(
+            procedure_id=procedure.id,
+            authority_id=authority.id,
+            requested_by_id=actor_id,
+            requested_at=now,
+            term_days=days,
+            due_on=calendar_for(session, procedure).roll_forward(
+                local_date(now) + timedelta(days=days)
+            ),
+            question=question,
+        )
+        session.add(opinion)
+        session.flush()
+        record(
+            session,
+            procedure,
+            lc.OPINION_REQUESTED,
+            actor_id=actor_id,
+            payload={
+                "authority": authority.code,
+                "opinion_id": opinion.id,
+                "due_on": opinion.due_on.isoformat(),
+            },
+            now=now,
+        )
+        enqueue(
+            session,
+            DISPATCH_JOB,
+            {
+                "procedure_id": procedure.id,
+                "authority": authority.code,
+                "message": OPINION_REQUEST_MESSAGE,
+                "opinion_id": opinion.id,
+            },
+            idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:opinion:{opinion.id}",
+            connector=authority.channel,
+            procedure_id=procedure.id,
+            ordering_key=dispatch_order(procedure, authority.code),
+        )
+        requests.append(opinion)
+    session.commit()
+    return requests
+
+
+def give_opinion(
+    session: Session,
+    opinion_id: int,
+    *,
+    outcome: str,
+    text: str | None,
+    actor_id: int | None,
+    via: str = "portal",
+    document: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> OpinionRequest:
+    """Record an authority's answer (from an officer in the portal, or an SSU callback).
+
+    ``document`` may carry ``key``, ``name`` and ``sha256`` of a stored signed document.
+    Answering twice is refused. Commits.
+    """
+    opinion = session.get(OpinionRequest, opinion_id)
+    if opinion is None:
+        raise LookupError(opinion_id)
+    if opinion.answered_at is not None:
+        raise ActionNotAllowed(_l("Il parere è già stato espresso."))
+    if outcome not in OPINION_OUTCOMES:
+        raise ActionNotAllowed(_l("Esito del parere non valido."))
+    procedure = session.get(Procedure, opinion.procedure_id)
+    assert procedure is not None
+    if procedure.state in lc.FINAL_STATES:
+        raise ActionNotAllowed(_l("La pratica è conclusa: il parere non può più essere dato."))
+    now = now or utcnow()
+    opinion.answered_at = now
+    opinion.answered_by_id = actor_id
+    opinion.outcome = outcome
+    opinion.text = text
+    opinion.answered_via = via
+    if document:
+        opinion.document_key = document.get("key")
+        opinion.document_name = document.get("name")
+        opinion.document_sha256 = document.get("sha256")
+    record(
+        session,
+        procedure,
+        lc.OPINION_GIVEN,
+        actor_id=actor_id,
+        payload={
+            "authority": opinion.authority.code,
+            "opinion_id": opinion.id,
+            "outcome": outcome,
+            "late": opinion.is_late(local_date(now)),
+        },
+        now=now,
+    )
+    session.commit()
+    return opinion

@@ -1,10 +1,9 @@
-"""Forms of the clerk's actions on a procedure and of the company's answers."""
+"""Forms of the clerk's actions on a procedure."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
@@ -31,14 +30,3 @@ class IntegrationForm(TermActionForm):
         _l("Documenti richiesti (uno per riga)"),
         [Optional()],
     )
-
-
-class ObservationsForm(FlaskForm):
-    text = TextAreaField(
-        _l("Osservazioni"), [InputRequired(message=_l("Scrivi le tue osservazioni."))]
-    )
-    files = MultipleFileField(_l("Documenti (PDF o P7M)"))
-
-
-class WithdrawForm(FlaskForm):
-    text = TextAreaField(_l("Motivo del ritiro (facoltativo)"), [Optional()])

@@ -30,11 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portale.backoffice import decisions
-from portale.backoffice import services as bo
+from portale.cases import notify
+from portale.cases import requests as case_requests
+from portale.cases import services as core
+from portale.cases.models import Procedure
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.db import utcnow
-from portale.procedures.models import Procedure
 from portale.storage import AbstractStorage
 
 log = logging.getLogger(__name__)
@@ -51,12 +53,12 @@ def _candidates(session: Session, regime: str | None, states: Any, today: Any) -
 
 
 def _silent_assent(session: Session, procedure: Procedure, now: datetime) -> bool:
-    clock = bo.clock_of(session, procedure, now)
+    clock = core.clock_of(session, procedure, now)
     if clock.suspended_now or clock.last_day is None or local_date(now) <= clock.last_day:
-        bo.refresh(session, procedure, now)
+        core.refresh(session, procedure, now)
         session.commit()
         return False
-    bo.perform(
+    core.perform(
         session,
         procedure,
         "silent_assent",
@@ -64,7 +66,7 @@ def _silent_assent(session: Session, procedure: Procedure, now: datetime) -> boo
         payload={"last_day": clock.last_day.isoformat(), "automatic": True},
         now=now,
     )
-    decisions._notify_company(
+    notify.notify_company(
         procedure,
         session,
         _l("Silenzio assenso"),
@@ -80,12 +82,12 @@ def _silent_assent(session: Session, procedure: Procedure, now: datetime) -> boo
 
 
 def _close_window(session: Session, procedure: Procedure, now: datetime) -> bool:
-    clock = bo.clock_of(session, procedure, now)
+    clock = core.clock_of(session, procedure, now)
     if clock.suspended_now or clock.last_day is None or local_date(now) <= clock.last_day:
-        bo.refresh(session, procedure, now)
+        core.refresh(session, procedure, now)
         session.commit()
         return False
-    bo.record(
+    core.record(
         session,
         procedure,
         lc.SCIA_WINDOW_CLOSED,
@@ -93,8 +95,8 @@ def _close_window(session: Session, procedure: Procedure, now: datetime) -> bool
         payload={"last_day": clock.last_day.isoformat()},
         now=now,
     )
-    bo.perform(session, procedure, "close_window", actor_id=SYSTEM_ACTOR, now=now)
-    decisions._notify_company(
+    core.perform(session, procedure, "close_window", actor_id=SYSTEM_ACTOR, now=now)
+    notify.notify_company(
         procedure,
         session,
         _l("Controlli sulla SCIA conclusi"),
@@ -105,7 +107,7 @@ def _close_window(session: Session, procedure: Procedure, now: datetime) -> bool
 
 
 def _expired_request(session: Session, procedure: Procedure, now: datetime) -> Any:
-    pending = decisions.pending_request(session, procedure)
+    pending = case_requests.pending_request(session, procedure)
     if pending is None or not pending.expired(local_date(now)):
         return None
     return pending
@@ -115,7 +117,7 @@ def _expire_integration(session: Session, procedure: Procedure, now: datetime) -
     pending = _expired_request(session, procedure, now)
     if pending is None:
         return False
-    bo.perform(
+    core.perform(
         session,
         procedure,
         "expire_integration",
@@ -123,7 +125,7 @@ def _expire_integration(session: Session, procedure: Procedure, now: datetime) -
         payload={"respond_by": pending.respond_by.isoformat(), "automatic": True},
         now=now,
     )
-    decisions._notify_company(
+    notify.notify_company(
         procedure,
         session,
         _l("Integrazione non pervenuta"),
@@ -186,13 +188,13 @@ def _integration_request_windows(session: Session, today: date) -> int:
             .order_by(Procedure.id)
         )
         for procedure in candidates:
-            authorities = bo.involved_authorities(session, procedure)
+            authorities = core.involved_authorities(session, procedure)
             notice = {
-                "event": bo.INTEGRATION_REQUEST_TIME_EXPIRED,
+                "event": core.INTEGRATION_REQUEST_TIME_EXPIRED,
                 "text": str(_l("Il termine per chiedere integrazioni è scaduto.")),
             }
-            sent += bo.queue_notice(
-                session, procedure, authorities, notice, key=bo.INTEGRATION_REQUEST_TIME_EXPIRED
+            sent += core.queue_notice(
+                session, procedure, authorities, notice, key=core.INTEGRATION_REQUEST_TIME_EXPIRED
             )
     session.commit()
     return sent
@@ -210,7 +212,7 @@ NOTICE_MOVES_DAYS = 30
 
 
 def _moving_clocks(session: Session, now: datetime) -> list[int]:
-    from portale.procedures.models import ProcedureEvent
+    from portale.cases.models import ProcedureEvent
 
     notice = (
         select(ProcedureEvent.id)
@@ -235,7 +237,7 @@ def _refresh_moving_clocks(session: Session, now: datetime) -> int:
     for procedure_id in _moving_clocks(session, now):
         procedure = session.get(Procedure, procedure_id)
         before = procedure.last_day
-        bo.refresh(session, procedure, now)
+        core.refresh(session, procedure, now)
         changed += procedure.last_day != before
         session.commit()
     return changed

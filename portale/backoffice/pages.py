@@ -2,144 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Authority
 from portale.backoffice import decisions
-from portale.backoffice import services as bo
-from portale.backoffice.models import OpinionRequest
+from portale.cases import acts
+from portale.cases import requests as case_requests
+from portale.cases import services as core
+from portale.cases.models import OpinionRequest, Procedure
+from portale.cases.pages import answers_of, dossier_rows, slot_labels
+from portale.cases.routing import DISPATCH_JOB
+from portale.catalogue import services as catalogue_services
 from portale.clock.calendar import local_date
-from portale.dossier.services import COMPANY_LABELS, PART_LABELS, serialise_company
 from portale.outbox.models import OutboxJob
-from portale.procedures import formbuilder
-from portale.procedures import services as filing
-from portale.procedures.models import Procedure
-from portale.procedures.routing import DISPATCH_JOB
-from portale.reference.models import Municipality
-
-
-@dataclass(frozen=True)
-class DossierRow:
-    label: str
-    then: str
-    now: str
-
-    @property
-    def changed(self) -> bool:
-        return self.then != self.now
-
-
-def _dates(row: dict[str, Any]) -> str:
-    start, until = row.get("valid_from"), row.get("valid_until")
-    if start and until:
-        return str(_l("dal %(start)s al %(until)s", start=start, until=until))
-    if start:
-        return str(_l("dal %(start)s", start=start))
-    return str(_l("fino al %(until)s", until=until)) if until else ""
-
-
-def _part_row(part: str, row: dict[str, Any], names: dict[str, str]) -> str:
-    """One premises, activity, representative or title as a person reads it."""
-    if part == "local_units":
-        place = " ".join(
-            x
-            for x in (
-                row.get("postcode"),
-                names.get(row.get("municipality") or "", row.get("municipality")),
-            )
-            if x
-        )
-        text = f"{row.get('name')} — {row.get('street')}, {place}"
-        if row.get("ateco_code"):
-            text += f" · ATECO {row['ateco_code']}"
-        return text if row.get("active", True) else f"{text} ({_l('cessata')})"
-    if part == "activities":
-        return f"ATECO {row.get('ateco_code')}" + (
-            f" ({_l('prevalente')})" if row.get("primary") else ""
-        )
-    if part == "representatives":
-        return f"{row.get('full_name')} ({row.get('tax_code')}) — {row.get('role')}"
-    if part == "titles":
-        bits = [
-            row.get("kind"),
-            row.get("number") and f"n. {row['number']}",
-            row.get("issuer"),
-            _dates(row),
-        ]
-        return ", ".join(str(b) for b in bits if b)
-    return ", ".join(str(v) for k, v in row.items() if k != "id" and v not in (None, ""))
-
-
-def _show(value: Any, part: str = "", names: dict[str, str] | None = None) -> str:
-    names = names or {}
-    if value in (None, "", [], {}):
-        return "—"
-    if isinstance(value, list):
-        return "; ".join(
-            _part_row(part, item, names) if isinstance(item, dict) else str(item) for item in value
-        )
-    if part == "office_municipality":
-        return names.get(str(value), str(value))
-    return str(value)
-
-
-def dossier_rows(session: Session, procedure: Procedure) -> list[DossierRow]:
-    then = procedure.dossier_snapshot or {}
-    now = serialise_company(procedure.company)
-    codes = {then.get("office_municipality"), now.get("office_municipality")}
-    for snapshot in (then, now):
-        codes.update(u.get("municipality") for u in snapshot.get("local_units") or [])
-    names = dict(
-        session.execute(
-            select(Municipality.istat_code, Municipality.name).where(
-                Municipality.istat_code.in_([c for c in codes if c])
-            )
-        ).all()
-    )
-    rows = [
-        DossierRow(str(label), _show(then.get(k), k, names), _show(now.get(k), k, names))
-        for k, label in COMPANY_LABELS.items()
-    ]
-    for part, label in PART_LABELS.items():
-        rows.append(
-            DossierRow(
-                str(label), _show(then.get(part), part, names), _show(now.get(part), part, names)
-            )
-        )
-    return rows
-
-
-def answers_of(session: Session, procedure: Procedure) -> list[tuple[str, str]]:
-    spec = filing.spec_of(procedure.type_version)
-    choices = filing.field_choices(session, spec)
-    return [
-        (f.label, formbuilder.display_value(f, procedure.answers[f.name], choices))
-        for f in spec.fields
-        if f.name in (procedure.answers or {})
-    ]
-
-
-def slot_labels(procedure: Procedure) -> dict[str, str]:
-    from flask_babel import lazy_gettext as _l
-
-    spec = filing.spec_of(procedure.type_version)
-    labels = {a.slot: a.label for a in spec.attachments}
-    labels.setdefault(decisions.INTEGRATION_SLOT, str(_l("Documenti integrativi")))
-    return labels
 
 
 def page(session: Session, procedure: Procedure, now: datetime) -> dict[str, Any]:
-    events = bo.events_of(session, procedure.id)
+    events = core.events_of(session, procedure.id)
     return {
         "procedure": procedure,
         "events": events,
-        "clock": bo.clock_of(session, procedure, now, events=events),
+        "clock": core.clock_of(session, procedure, now, events=events),
         "answers": answers_of(session, procedure),
         "slot_labels": slot_labels(procedure),
         "dossier": dossier_rows(session, procedure),
@@ -162,27 +49,11 @@ def page(session: Session, procedure: Procedure, now: datetime) -> dict[str, Any
                 select(Authority).where(Authority.active.is_(True)).order_by(Authority.name)
             )
         ),
-        "acts": decisions.acts_of(session, procedure.id),
-        "pending": decisions.pending_request(session, procedure, events),
+        "acts": acts.acts_of(session, procedure.id),
+        "pending": case_requests.pending_request(session, procedure, events),
         "offered": decisions.offered_actions(session, procedure, events),
         "prefill": decisions.integration_prefill(session, procedure),
         "authority_requests": decisions.pending_authority_requests(session, procedure, events),
         "today": local_date(now),
-        "type_title": filing.type_title_of(procedure.type_version),
-    }
-
-
-def company_page(session: Session, procedure: Procedure, now: datetime) -> dict[str, Any]:
-    """What the company sees of the back office on its procedure page."""
-    from portale.clock import lifecycle as lc
-
-    events = bo.events_of(session, procedure.id)
-    return {
-        "clock": bo.clock_of(session, procedure, now, events=events),
-        "pending": decisions.pending_request(session, procedure, events),
-        "acts": decisions.acts_of(session, procedure.id),
-        "can_withdraw": "withdraw" in lc.allowed_actions(procedure.state, procedure.regime),
-        "silent_assent": procedure.state == lc.ENDED_BY_PROCEEDING_TIME_EXPIRED,
-        "today": local_date(now),
-        "events": events,
+        "type_title": catalogue_services.type_title_of(procedure.type_version),
     }

@@ -15,16 +15,19 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from portale.backoffice import decisions, pages
-from portale.backoffice.acts import act_title
 from portale.backoffice.forms import (
     IntegrationForm,
     OptionalTextForm,
     TermActionForm,
     TextActionForm,
 )
+from portale.cases import access as case_access
+from portale.cases import acts
+from portale.cases.acts import act_title
+from portale.cases.models import Attachment
 from portale.db import utcnow
+from portale.errors import ActionNotAllowed, NotFound
 from portale.extensions import db
-from portale.procedures.models import Attachment
 from portale.storage import AbstractStorage, storage_from_config
 
 bp = Blueprint("backoffice", __name__, url_prefix="/scrivania")
@@ -77,8 +80,8 @@ def _storage() -> AbstractStorage:
 
 def _procedure_or_404(procedure_id: int) -> Any:
     try:
-        return decisions.procedure_for_clerk(db.session, current_user, procedure_id)
-    except decisions.NotFound:
+        return case_access.procedure_for_clerk(db.session, current_user, procedure_id)
+    except NotFound:
         abort(404)
 
 
@@ -127,7 +130,7 @@ def _render(
 @login_required
 def procedure(procedure_id: int) -> Any:
     from portale.admin.break_glass import has_break_glass
-    from portale.procedures.models import Procedure
+    from portale.cases.models import Procedure
 
     found = db.session.get(Procedure, procedure_id)
     if found is not None and has_break_glass(db.session, current_user, found):
@@ -176,7 +179,7 @@ def act_on(procedure_id: int, action: str) -> Any:
         return _render(procedure, failed=action, form=form, status=422)
     try:
         _run(action, procedure, form)
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         db.session.rollback()
         form.text.errors = [*form.text.errors, error.message]
         return _render(procedure, failed=action, form=form, status=422)
@@ -199,8 +202,8 @@ def attachment(procedure_id: int, attachment_id: int) -> Response:
 def act_pdf(procedure_id: int, act_id: int) -> Response:
     procedure = _procedure_or_404(procedure_id)
     try:
-        act = decisions.act_for(db.session, procedure, act_id)
-    except decisions.NotFound:
+        act = acts.act_for(db.session, procedure, act_id)
+    except NotFound:
         abort(404)
     return _file(_storage().read(act.storage_key), "application/pdf", act.filename)
 

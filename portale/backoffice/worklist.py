@@ -35,15 +35,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 
 from portale.accounts.models import ROLE_CLERK, User, UserRole
-from portale.backoffice.notify import notify_people
-from portale.backoffice.services import ActionNotAllowed, clock_of, record
 from portale.backoffice.worklist_models import OPEN_STATES
+from portale.cases.models import Procedure, ProcedureEvent
+from portale.cases.notify import notify_people
+from portale.cases.services import clock_of, record
 from portale.catalogue.models import ProcedureType
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.clock.terms import CLOCK_EVENT_KINDS
 from portale.db import utcnow
-from portale.procedures.models import Procedure, ProcedureEvent
+from portale.errors import ActionNotAllowed, NotFound
 from portale.reference.models import Municipality
 
 SORTS = ("deadline", "filed", "protocol")
@@ -55,10 +56,6 @@ STATE_ALL = "all"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _NULL = "-"  # cursor value of a procedure with no last day (sorted after every date)
-
-
-class NotFound(LookupError):
-    """No such procedure in the clerk's office (shown as 404)."""
 
 
 class InvalidQuery(ValueError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import Index
 
+from portale.cases.models import Procedure
 from portale.clock import lifecycle as lc
-from portale.procedures.models import Procedure
 
 # States in which the office still has work to do (not final, already filed), in a fixed
 # order: the partial indexes and the queries must spell the same predicate.

@@ -27,13 +27,13 @@ from werkzeug.wrappers import Response
 
 from portale.accounts.models import ROLE_CLERK
 from portale.backoffice import consultations, worklist
-from portale.backoffice.models import OpinionRequest
-from portale.backoffice.services import ActionNotAllowed
+from portale.cases.labels import opinion_outcome_label
+from portale.cases.models import OpinionRequest
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.db import utcnow
+from portale.errors import ActionNotAllowed, NotFound
 from portale.extensions import db
-from portale.procedures.labels import opinion_outcome_label
 from portale.storage import storage_from_config
 from portale.web.security import safe_redirect_target
 
@@ -49,7 +49,7 @@ def _clerk() -> Any:
 def _procedure(procedure_id: int) -> Any:
     try:
         return worklist.procedure_of_office(db.session, _clerk(), procedure_id)
-    except worklist.NotFound:
+    except NotFound:
         abort(404)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Authority, User
+from portale.catalogue import formbuilder
 from portale.catalogue.loader import ProcedureTypeSpec
 from portale.catalogue.models import (
     DRAFT,
@@ -20,6 +21,7 @@ from portale.catalogue.models import (
     ProcedureTypeVersion,
 )
 from portale.db import utcnow
+from portale.reference.models import Municipality
 
 
 @dataclass(frozen=True)
@@ -215,3 +217,25 @@ def spec_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str
             if before.get(name) != after.get(name):
                 changes.append((f"{kind}.{name}", before.get(name), after.get(name)))
     return changes
+
+
+def spec_of(version: ProcedureTypeVersion) -> formbuilder.FormSpec:
+    return formbuilder.parse_spec(version.spec or {})
+
+
+def type_title_of(version: ProcedureTypeVersion) -> str:
+    return version.title or version.code
+
+
+def version_label_of(version: ProcedureTypeVersion) -> str:
+    return str(version.version)
+
+
+def field_choices(session: Session, spec: formbuilder.FormSpec) -> dict[str, list[tuple[str, str]]]:
+    """Options that come from the database, loaded only when the form has such a field."""
+    if not any(f.kind == "municipality" for f in spec.fields):
+        return {}
+    rows = session.execute(
+        select(Municipality.istat_code, Municipality.name).order_by(Municipality.name)
+    ).all()
+    return {"municipality": [(code, name) for code, name in rows]}

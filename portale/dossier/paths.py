@@ -68,10 +68,3 @@ def read_path(company: Company, unit: LocalUnit | None, path: str) -> str | None
     target, attribute = resolve(path)
     obj = target_object(company, unit, target)
     return getattr(obj, attribute) if obj is not None else None
-
-
-def apply_declared_values(*args: Any, **kwargs: Any) -> Any:
-    """See :func:`portale.dossier.services.apply_declared_values`."""
-    from portale.dossier.services import apply_declared_values as apply
-
-    return apply(*args, **kwargs)

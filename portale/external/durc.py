@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import DurcResult
+from portale.cases.models import Procedure
 from portale.db import utcnow
 from portale.dossier.access import today_rome
 from portale.external.models import DurcCertificate
-from portale.procedures.models import Procedure
 
 DURC_CHECKED = "durc_checked"
 
@@ -28,7 +28,7 @@ def store_durc(
     """Keep the certificate and record ``durc_checked``; the same certificate twice is kept once.
 
     Does not commit (the job commits)."""
-    from portale.backoffice.services import record
+    from portale.cases.services import record
 
     existing = session.scalar(
         select(DurcCertificate).where(

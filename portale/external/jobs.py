@@ -1,6 +1,6 @@
 """Outbox jobs that fetch the DURC of a procedure and register a filing in the protocol system.
 
-Both are queued with the filing (:func:`portale.procedures.routing.queue_filing_jobs`); they
+Both are queued with the filing (:func:`portale.cases.routing.queue_filing_jobs`); they
 wait, retrying with backoff, while the service is down or not configured, and record their
 result on the procedure's timeline (``durc_checked``, ``protocol_registered``).
 """
@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 
 from connectors.base import ConnectorUnavailable, ContributionRegularity, ProtocolRegistry
+from portale.cases.models import Procedure, ProcedureEvent
+from portale.cases.routing import DURC_JOB, PROTOCOL_JOB
 from portale.outbox.services import JobContext, register_handler
-from portale.procedures.models import Procedure, ProcedureEvent
-from portale.procedures.routing import DURC_JOB, PROTOCOL_JOB
 
 PROTOCOL_REGISTERED = "protocol_registered"
 
@@ -58,7 +58,7 @@ def _protocol_adapter(ctx: JobContext, system: str) -> ProtocolRegistry:
 
 
 def register_filing(ctx: JobContext) -> dict[str, Any]:
-    from portale.backoffice.services import record
+    from portale.cases.services import record
     from portale.extensions import db
 
     system = ctx.payload["system"]

@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session
 
 from connectors import modi, ssu_schemas
 from portale.accounts.models import Authority
-from portale.backoffice.models import OpinionRequest
+from portale.cases.models import Attachment, OpinionRequest, Procedure
+from portale.cases.routing import DISPATCH_JOB
 from portale.outbox.models import OutboxJob
-from portale.procedures.models import Attachment, Procedure
-from portale.procedures.routing import DISPATCH_JOB
 
 AUTHORITY_INTEGRATION_REQUEST = "authority_integration_request"
 CDSS_REQUESTED = "cdss_requested"
@@ -132,7 +131,8 @@ def handle(session: Session, authority: Authority, operation: str, body: Any) ->
 def _send_conclusions(
     session: Session, authority: Authority, procedure: Procedure, body: dict[str, Any]
 ) -> None:
-    from portale.backoffice.services import ActionNotAllowed, give_opinion
+    from portale.backoffice.consultations import give_opinion
+    from portale.errors import ActionNotAllowed
 
     outcome, text_field = CONCLUSION_OUTCOMES[body["conclusions_type"]]
     opinion = session.scalar(
@@ -177,7 +177,7 @@ def _send_conclusions(
 def _request_integration(
     session: Session, authority: Authority, procedure: Procedure, body: dict[str, Any]
 ) -> None:
-    from portale.backoffice.services import record
+    from portale.cases.services import record
 
     texts = [
         request["request"]
@@ -208,7 +208,7 @@ def _request_integration(
 def _request_cdss(
     session: Session, authority: Authority, procedure: Procedure, body: dict[str, Any]
 ) -> None:
-    from portale.backoffice.services import record
+    from portale.cases.services import record
 
     # The SSU message carries only the CUI: the reasons come with the authority's documents.
     record(
@@ -248,7 +248,7 @@ HANDLERS = {
 def document_for(session: Session, authority: Authority, cui_uuid: str, resource_id: str) -> Any:
     """The attachment (``att-<id>``) or act (``act-<id>``) of a procedure the authority was
     consulted on: anything with ``sha256`` and ``storage_key``."""
-    from portale.backoffice.act_models import Act
+    from portale.cases.act_models import Act
 
     procedure = consulted_procedure(session, authority, cui_uuid)
     kind, _, number = resource_id.partition("-")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portale.procedures.models import Procedure, ProcedureEvent
+from portale.cases.models import Procedure, ProcedureEvent
 
 
 def record_event(
@@ -20,7 +20,7 @@ def record_event(
     at: datetime,
     actor_id: int | None = None,
 ) -> None:
-    from portale.backoffice.services import record
+    from portale.cases.services import record
 
     record(session, procedure, kind, actor_id=actor_id, payload=payload, now=at)
 

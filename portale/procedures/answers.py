@@ -13,20 +13,24 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from portale.backoffice import decisions
-from portale.backoffice.forms import ObservationsForm, WithdrawForm
+from portale.cases import access as case_access
+from portale.cases import acts
+from portale.cases import answers as case_answers
+from portale.cases import requests as case_requests
+from portale.catalogue import formbuilder
+from portale.catalogue import services as catalogue_services
+from portale.errors import ActionNotAllowed, NotFound
 from portale.extensions import db
-from portale.procedures import formbuilder, services
-from portale.procedures.forms import procedure_form
-from portale.procedures.views import FILE_PREFIX, bp
+from portale.procedures.blueprint import FILE_PREFIX, bp
+from portale.procedures.forms import ObservationsForm, WithdrawForm, procedure_form
 from portale.storage import storage_from_config
 
 NOTE_FIELD = "nota"
 REQUEST_LABELS = {
-    decisions.REQUEST_CORRECTION: _l("Richiesta di regolarizzazione"),
-    decisions.REQUEST_INTEGRATION: _l("Richiesta di integrazione"),
-    decisions.REQUEST_CONFORMATION: _l("Richiesta di conformazione"),
-    decisions.REQUEST_REFUSAL_NOTICE: _l("Preavviso di diniego (art. 10-bis L. 241/1990)"),
+    case_requests.REQUEST_CORRECTION: _l("Richiesta di regolarizzazione"),
+    case_requests.REQUEST_INTEGRATION: _l("Richiesta di integrazione"),
+    case_requests.REQUEST_CONFORMATION: _l("Richiesta di conformazione"),
+    case_requests.REQUEST_REFUSAL_NOTICE: _l("Preavviso di diniego (art. 10-bis L. 241/1990)"),
 }
 
 
@@ -37,35 +41,35 @@ def request_label(kind: str) -> str:
 
 def _own(procedure_id: int, need: str = "edit") -> Any:
     try:
-        return decisions.procedure_for_company(db.session, current_user, procedure_id, need=need)
-    except decisions.NotFound:
+        return case_access.procedure_for_company(db.session, current_user, procedure_id, need=need)
+    except NotFound:
         abort(404)
 
 
-def _uploads(slots: list[str]) -> list[decisions.Upload]:
+def _uploads(slots: list[str]) -> list[case_answers.Upload]:
     found = []
     for slot in slots:
         for upload in request.files.getlist(FILE_PREFIX + slot):
             if upload and upload.filename:
-                found.append(decisions.Upload(slot, upload.filename, upload.stream.read()))
+                found.append(case_answers.Upload(slot, upload.filename, upload.stream.read()))
     return found
 
 
-def _observation_files() -> list[decisions.Upload]:
+def _observation_files() -> list[case_answers.Upload]:
     return [
-        decisions.Upload(decisions.INTEGRATION_SLOT, f.filename, f.stream.read())
+        case_answers.Upload(case_requests.INTEGRATION_SLOT, f.filename, f.stream.read())
         for f in request.files.getlist("files")
         if f and f.filename
     ]
 
 
 def _slots(spec: formbuilder.FormSpec) -> list[str]:
-    return [decisions.INTEGRATION_SLOT, *(a.slot for a in spec.attachments)]
+    return [case_requests.INTEGRATION_SLOT, *(a.slot for a in spec.attachments)]
 
 
 def _render_answer(procedure: Any, pending: Any, *, formdata: Any, errors: Any = None) -> Any:
-    spec = services.spec_of(procedure.type_version)
-    if pending.kind == decisions.REQUEST_REFUSAL_NOTICE:
+    spec = catalogue_services.spec_of(procedure.type_version)
+    if pending.kind == case_requests.REQUEST_REFUSAL_NOTICE:
         form = ObservationsForm(formdata=formdata)
         for name, messages in (errors or {}).items():
             if name in form._fields:
@@ -83,7 +87,10 @@ def _render_answer(procedure: Any, pending: Any, *, formdata: Any, errors: Any =
         formdata if formdata is not None else formbuilder.answers_formdata(procedure.answers or {})
     )
     form = procedure_form(
-        spec, prefilled=[], choices=services.field_choices(db.session, spec), formdata=data
+        spec,
+        prefilled=[],
+        choices=catalogue_services.field_choices(db.session, spec),
+        formdata=data,
     )
     for name, messages in (errors or {}).items():
         if name in form._fields:
@@ -98,7 +105,7 @@ def _render_answer(procedure: Any, pending: Any, *, formdata: Any, errors: Any =
         spec=spec,
         note=(formdata or MultiDict()).get(NOTE_FIELD, ""),
         file_prefix=FILE_PREFIX,
-        integration_slot=decisions.INTEGRATION_SLOT,
+        integration_slot=case_requests.INTEGRATION_SLOT,
         visible=formbuilder.visible_fields(spec, formbuilder.answers_from_formdata(spec, data)[0]),
     )
 
@@ -107,17 +114,17 @@ def _render_answer(procedure: Any, pending: Any, *, formdata: Any, errors: Any =
 @login_required
 def answer(procedure_id: int) -> Any:
     procedure = _own(procedure_id)
-    pending = decisions.pending_request(db.session, procedure)
+    pending = case_requests.pending_request(db.session, procedure)
     if pending is None:
         flash(_("Non ci sono richieste a cui rispondere per questa pratica."), "info")
         return redirect(url_for("procedures.detail", procedure_id=procedure.id))
     if request.method == "GET":
         return _render_answer(procedure, pending, formdata=None)
-    spec = services.spec_of(procedure.type_version)
+    spec = catalogue_services.spec_of(procedure.type_version)
     storage = storage_from_config(current_app.config)
     try:
-        if pending.kind == decisions.REQUEST_REFUSAL_NOTICE:
-            decisions.send_observations(
+        if pending.kind == case_requests.REQUEST_REFUSAL_NOTICE:
+            case_answers.send_observations(
                 db.session,
                 storage,
                 procedure,
@@ -127,7 +134,7 @@ def answer(procedure_id: int) -> Any:
             )
         else:
             answers, _updates = formbuilder.answers_from_formdata(spec, request.form)
-            decisions.answer_request(
+            case_answers.answer_request(
                 db.session,
                 storage,
                 procedure,
@@ -136,10 +143,10 @@ def answer(procedure_id: int) -> Any:
                 answers=answers,
                 uploads=_uploads(_slots(spec)),
             )
-    except decisions.AnswerInvalid as error:
+    except case_answers.AnswerInvalid as error:
         db.session.rollback()
         return _render_answer(procedure, pending, formdata=request.form, errors=error.errors), 422
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         db.session.rollback()
         return _render_answer(
             procedure, pending, formdata=request.form, errors={"__all__": [error.message]}
@@ -154,13 +161,13 @@ def withdraw(procedure_id: int) -> Response:
     procedure = _own(procedure_id)
     form = WithdrawForm()
     try:
-        decisions.withdraw(
+        case_answers.withdraw(
             db.session,
             procedure,
             actor=current_user._get_current_object(),
             reason=form.text.data or "",
         )
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         db.session.rollback()
         flash(error.message, "danger")
     else:
@@ -174,13 +181,13 @@ def silent_assent_certificate(procedure_id: int) -> Response:
     # Issuing the certificate is a new act for the company: a read-only delegate may not.
     procedure = _own(procedure_id, need="edit")
     try:
-        act = decisions.silent_assent_certificate(
+        act = acts.silent_assent_certificate(
             db.session,
             storage_from_config(current_app.config),
             procedure,
             actor=current_user._get_current_object(),
         )
-    except decisions.ActionNotAllowed as error:
+    except ActionNotAllowed as error:
         db.session.rollback()
         flash(error.message, "danger")
         return redirect(url_for("procedures.detail", procedure_id=procedure.id))
@@ -192,8 +199,8 @@ def silent_assent_certificate(procedure_id: int) -> Response:
 def act_pdf(procedure_id: int, act_id: int) -> Response:
     procedure = _own(procedure_id, need="read")
     try:
-        act = decisions.act_for(db.session, procedure, act_id)
-    except decisions.NotFound:
+        act = acts.act_for(db.session, procedure, act_id)
+    except NotFound:
         abort(404)
     data = storage_from_config(current_app.config).read(act.storage_key)
     response = current_app.response_class(data, mimetype="application/pdf")

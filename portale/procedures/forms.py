@@ -6,10 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
-from wtforms.validators import InputRequired
+from flask_wtf.file import MultipleFileField
+from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Optional
 
-from portale.procedures import formbuilder
+from portale.catalogue import formbuilder
 
 
 class StartForm(FlaskForm):
@@ -36,3 +37,14 @@ def procedure_form(
         spec, base=ProcedureFormBase, choices=choices, prefilled=prefilled
     )
     return form_class(formdata=formdata)
+
+
+class ObservationsForm(FlaskForm):
+    text = TextAreaField(
+        _l("Osservazioni"), [InputRequired(message=_l("Scrivi le tue osservazioni."))]
+    )
+    files = MultipleFileField(_l("Documenti (PDF o P7M)"))
+
+
+class WithdrawForm(FlaskForm):
+    text = TextAreaField(_l("Motivo del ritiro (facoltativo)"), [Optional()])

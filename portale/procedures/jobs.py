@@ -17,14 +17,12 @@ from sqlalchemy.orm import Session
 
 from connectors.base import AuthorityDispatch, ConnectorUnavailable
 from connectors.registry import ConnectorRegistry
+from portale.cases.models import Procedure
+from portale.cases.routing import DISPATCH_JOB, OPINION_REQUEST_MESSAGE
 from portale.clock import lifecycle as lc
 from portale.outbox.models import DONE, GIVEN_UP, QUEUED, RETRYING, OutboxJob
 from portale.outbox.services import JobContext, on_status_change, register_handler
-from portale.procedures.models import Procedure
-from portale.procedures.routing import DISPATCH_JOB
 from portale.procedures.services import RECEIPT_JOB
-
-OPINION_REQUEST_MESSAGE = "opinion_request"
 
 
 def render_and_send_receipt(ctx: JobContext) -> dict[str, Any]:
@@ -83,7 +81,7 @@ def _dispatch_adapter(ctx: JobContext, authority: Any) -> AuthorityDispatch:
 
 
 def _opinion_request(session: Session, opinion_id: int | None) -> dict[str, Any] | None:
-    from portale.backoffice.models import OpinionRequest
+    from portale.cases.models import OpinionRequest
 
     opinion = session.get(OpinionRequest, opinion_id) if opinion_id else None
     if opinion is None:
@@ -104,8 +102,8 @@ def send_to_authority(ctx: JobContext) -> dict[str, Any]:
     again with a new key, because the authority asked for the message to be delivered again.
     """
     from portale.accounts.models import Authority
+    from portale.cases.ssu import instance_descriptor
     from portale.extensions import db
-    from portale.procedures.ssu import instance_descriptor
 
     session = db.session_factory()
     try:
@@ -157,8 +155,8 @@ def _outcome_resource(
     session: Session, procedure: Procedure, event: dict[str, Any]
 ) -> dict[str, Any]:
     """The act an outcome notice refers to, as an SSU resource the authority can fetch."""
-    from portale.backoffice.act_models import Act
-    from portale.backoffice.services import SSU_OUTCOME_EVENTS
+    from portale.cases.act_models import Act
+    from portale.cases.services import SSU_OUTCOME_EVENTS
 
     if event.get("event") not in SSU_OUTCOME_EVENTS:
         return {}
@@ -229,7 +227,7 @@ def record_dispatch_event(session: Session, job: OutboxJob, old_status: str) -> 
     kind = _EVENT_OF_STATUS.get(job.status)
     if kind is None:
         return
-    from portale.backoffice.services import record
+    from portale.cases.services import record
 
     procedure = session.get(Procedure, job.procedure_id)
     if procedure is None:

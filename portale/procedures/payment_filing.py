@@ -14,12 +14,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from portale.cases.models import Procedure
+from portale.catalogue import services as catalogue_services
 from portale.catalogue.fees import DUE_FILING, FeeLine, compute_fees, payable
 from portale.payments import services as payments
 from portale.payments.jobs import gateway_for
 from portale.payments.models import OPEN_STATUSES, PAID, PURPOSE_FILING, PaymentPosition
 from portale.procedures import services
-from portale.procedures.models import Draft, Procedure
+from portale.procedures.models import Draft
 from portale.storage import AbstractStorage, storage_from_config
 
 
@@ -83,7 +85,7 @@ def confirm(
                 office=office,
                 company=draft.company,
                 lines=lines,
-                description=f"{services.type_title_of(draft.type_version)}"[:140],
+                description=f"{catalogue_services.type_title_of(draft.type_version)}"[:140],
                 debtor_email=draft.company.pec or actor.email,
                 config=config,
                 stamp_document=payments.instance_document(

@@ -8,25 +8,21 @@ missing from storage (a crash between filing and rendering) is rendered again on
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jinja2
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from portale.config import PROJECT_ROOT
-from portale.procedures import formbuilder
-from portale.procedures.models import Procedure
+from portale.cases import terms as case_terms
+from portale.cases.models import Procedure
+from portale.catalogue import formbuilder
+from portale.catalogue import services as catalogue_services
+from portale.pdf import STATIC, jinja_env, weasy_fonts_and_css
 from portale.storage import AbstractStorage
 
 ROME = ZoneInfo("Europe/Rome")
-TEMPLATES = PROJECT_ROOT / "templates"
-STYLESHEET = TEMPLATES / "pdf" / "receipt.css"
-STATIC = PROJECT_ROOT / "portale" / "static"
 
 
 def receipt_key(procedure: Procedure) -> str:
@@ -35,34 +31,11 @@ def receipt_key(procedure: Procedure) -> str:
     return f"receipts/{procedure.cui_uuid}.pdf"
 
 
-@functools.cache
-def _jinja() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html"]),
-    )
-    env.globals["_"] = gettext
-    env.filters["it_date"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
-    return env
-
-
-@functools.cache
-def _weasy() -> tuple[Any, Any]:
-    """(FontConfiguration, CSS) parsed once: @font-face fonts load with the stylesheet."""
-    from weasyprint import CSS
-    from weasyprint.text.fonts import FontConfiguration
-
-    fonts = FontConfiguration()
-    css = CSS(filename=str(STYLESHEET), font_config=fonts, base_url=str(STATIC) + "/")
-    return fonts, css
-
-
 def receipt_context(session: Session, procedure: Procedure) -> dict[str, Any]:
-    from portale.procedures import services
 
     version = procedure.type_version
-    spec = services.spec_of(version)
-    choices = services.field_choices(session, spec)
+    spec = catalogue_services.spec_of(version)
+    choices = catalogue_services.field_choices(session, spec)
     answers = []
     for f in spec.fields:
         if f.name in procedure.answers:
@@ -80,27 +53,29 @@ def receipt_context(session: Session, procedure: Procedure) -> dict[str, Any]:
         "unit": procedure.local_unit,
         "office": procedure.office,
         "municipality": municipality,
-        "type_title": services.type_title_of(version),
+        "type_title": catalogue_services.type_title_of(version),
         "type_code": procedure.type_code,
-        "version_label": services.version_label_of(version),
+        "version_label": catalogue_services.version_label_of(version),
         "submitted_date": submitted.strftime("%d/%m/%Y"),
         "submitted_time": submitted.strftime("%H:%M"),
         "answers": answers,
         "attachments": [(slot_labels.get(a.slot, a.slot), a) for a in procedure.attachments],
-        "term": services.legal_term(session, procedure),
+        "term": case_terms.legal_term(procedure),
         "cui": procedure.cui_label,
         "generated_at": datetime.now(ROME).strftime("%d/%m/%Y %H:%M"),
     }
 
 
 def render_receipt_html(session: Session, procedure: Procedure) -> str:
-    return _jinja().get_template("pdf/receipt.html").render(**receipt_context(session, procedure))
+    return (
+        jinja_env().get_template("pdf/receipt.html").render(**receipt_context(session, procedure))
+    )
 
 
 def render_receipt_pdf(session: Session, procedure: Procedure) -> bytes:
     from weasyprint import HTML
 
-    fonts, css = _weasy()
+    fonts, css = weasy_fonts_and_css()
     html = HTML(string=render_receipt_html(session, procedure), base_url=str(STATIC) + "/")
     return html.write_pdf(stylesheets=[css], font_config=fonts)
 

@@ -2,23 +2,18 @@
 
 Plain functions on a SQLAlchemy session (no Flask); each use case commits once. Access goes
 through mandates (:func:`portale.dossier.access.get_company_for`); anything the user may not see
-raises :class:`NotFound`, which the web and the API answer with 404.
+raises :class:`~portale.errors.NotFound`, which the web and the API answer with 404.
 
-Other areas (catalogue version, dossier paths and write-back, the legal clock) are reached
-through the small functions at the end of this module.
+Filing writes the case (:mod:`portale.cases`): its row, its first events, its routing and its
+summary, through the case core's functions; the case core queues the outbox jobs.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import logging
-import re
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -28,45 +23,38 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from portale import uploads
 from portale.accounts.models import Office, User, office_municipality
+from portale.cases.cui import issue_cui
+from portale.cases.models import (
+    EVENT_PRESENTED,
+    EVENT_STARTED,
+    STATE_PRESENTED,
+    Attachment,
+    Procedure,
+    ProcedureEvent,
+)
+from portale.cases.protocol import next_protocol_number
+from portale.cases.routing import queue_dispatches, route
+from portale.cases.services import refresh
+from portale.catalogue import formbuilder
 from portale.catalogue import services as catalogue_services
-from portale.catalogue.models import ProcedureTypeVersion
-from portale.clock.calendar import HolidayCalendar
 from portale.db import utcnow
 from portale.dossier.access import NoAccess, accessible_companies, get_company_for
 from portale.dossier.models import Company, LocalUnit
 from portale.dossier.paths import read_path
 from portale.dossier.services import apply_declared_values, serialise_company
+from portale.errors import NotFound
 from portale.outbox.services import enqueue
 from portale.payments.services import cancel_for_draft
-from portale.procedures import formbuilder
-from portale.procedures.cui import issue_cui
-from portale.procedures.models import (
-    EVENT_PRESENTED,
-    EVENT_STARTED,
-    STATE_PRESENTED,
-    Attachment,
-    Draft,
-    Procedure,
-    ProcedureEvent,
-)
-from portale.procedures.protocol import next_protocol_number
-from portale.procedures.routing import queue_dispatches, route
-from portale.reference.models import Municipality
+from portale.procedures.models import Draft
 from portale.storage import AbstractStorage, new_key
 
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
 
-REGIME_SCIA = "SCIA"
-REGIME_COMUNICAZIONE = "COMUNICAZIONE"
-SCIA_CONTROL_DAYS = 60
 GENERAL_ERROR = "__all__"
 RECEIPT_JOB = "procedures.receipt"
-
-
-class NotFound(LookupError):
-    """No such draft or procedure for this user (shown as 404, never 403)."""
 
 
 class AttachmentRejected(ValueError):
@@ -101,10 +89,10 @@ def start_draft(
     unit = session.get(LocalUnit, local_unit_id)
     if unit is None or unit.company_id != company.id or not unit.active:
         raise NotFound(local_unit_id)
-    version = current_version(session, type_code)
+    version = catalogue_services.current_version(session, type_code)
     if version is None:
         raise NotFound(type_code)
-    spec = spec_of(version)
+    spec = catalogue_services.spec_of(version)
     draft = Draft(
         company_id=company.id,
         local_unit_id=unit.id,
@@ -138,7 +126,7 @@ def save_draft(
 ) -> Draft:
     """Store what the user typed, valid or not; unknown field names are ignored."""
     draft = _open_draft(session, actor, draft_id)
-    spec = spec_of(draft.type_version)
+    spec = catalogue_services.spec_of(draft.type_version)
     known = {f.name for f in spec.fields}
     merged = dict(draft.answers or {})
     merged.update({k: _jsonable(v) for k, v in answers.items() if k in known})
@@ -204,94 +192,6 @@ def _jsonable(value: Any) -> Any:
 
 # --- attachments ---------------------------------------------------------------------------
 
-KIND_LABELS = {
-    "pdf": _l("PDF"),
-    "p7m": _l("file firmato digitalmente (.p7m)"),
-    "png": _l("immagine PNG"),
-    "jpeg": _l("immagine JPEG"),
-}
-MIME_TYPES = {
-    "pdf": "application/pdf",
-    "p7m": "application/pkcs7-mime",
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-}
-EXTENSIONS = {"pdf": "pdf", "p7m": "p7m", "png": "png", "jpg": "jpeg", "jpeg": "jpeg"}
-SIGNED_DATA_OID = bytes.fromhex("2a864886f70d010702")  # 1.2.840.113549.1.7.2
-
-
-def _der_length(data: bytes, pos: int) -> tuple[int, int] | None:
-    if pos >= len(data):
-        return None
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0:  # indefinite length (BER, used by some signing tools)
-        return -1, pos + 1
-    if count > 4 or pos + 1 + count > len(data):
-        return None
-    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
-
-
-def is_pkcs7_signed_data(data: bytes) -> bool:
-    """A DER/BER ContentInfo whose contentType is the PKCS#7 SignedData OID."""
-    if len(data) < 15 or data[0] != 0x30:
-        return False
-    header = _der_length(data, 1)
-    if header is None:
-        return False
-    length, pos = header
-    if length > 0 and pos + length > len(data):
-        return False
-    if data[pos : pos + 1] != b"\x06":
-        return False
-    oid = _der_length(data, pos + 1)
-    if oid is None:
-        return False
-    oid_length, oid_pos = oid
-    return data[oid_pos : oid_pos + oid_length] == SIGNED_DATA_OID
-
-
-def _base64_body(data: bytes) -> bytes | None:
-    text = data.strip()
-    if text.startswith(b"-----BEGIN"):
-        lines = [ln for ln in text.splitlines() if not ln.startswith(b"-----")]
-        text = b"".join(lines)
-    compact = re.sub(rb"\s+", b"", text)
-    if not compact or not re.fullmatch(rb"[A-Za-z0-9+/=]+", compact[:4096]):
-        return None
-    try:
-        return base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def detect_kind(data: bytes) -> str | None:
-    """What the bytes really are: ``pdf``, ``p7m``, ``png``, ``jpeg``, or ``None``."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if is_pkcs7_signed_data(data):
-        return "p7m"
-    decoded = _base64_body(data)
-    if decoded is not None and is_pkcs7_signed_data(decoded):
-        return "p7m"
-    return None
-
-
-def safe_filename(filename: str) -> str:
-    """The last component of the name the user gave, for display only (never a path)."""
-    name = PurePosixPath((filename or "").replace("\\", "/")).name
-    name = "".join(
-        ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C"
-    )
-    name = name.strip().lstrip(".") or "allegato"
-    return name[-200:]
-
 
 def _read_limited(data: bytes | IO[bytes], limit: int) -> bytes:
     if isinstance(data, bytes | bytearray | memoryview):
@@ -315,11 +215,11 @@ def add_attachment(
 ) -> Attachment:
     """Check a file by content and size for its slot, store it, and replace the slot's old file."""
     draft = _open_draft(session, actor, draft_id)
-    spec = spec_of(draft.type_version).attachment(slot)
+    spec = catalogue_services.spec_of(draft.type_version).attachment(slot)
     if spec is None:
         raise AttachmentRejected(_l("Questa pratica non prevede l'allegato «%(slot)s».", slot=slot))
     content = _read_limited(data, spec.max_bytes)
-    display_name = safe_filename(filename)
+    display_name = uploads.safe_filename(filename)
     if not content:
         raise AttachmentRejected(
             _l("«%(label)s»: il file «%(name)s» è vuoto.", label=spec.label, name=display_name)
@@ -333,8 +233,8 @@ def add_attachment(
                 limit=_megabytes(spec.max_bytes),
             )
         )
-    kind = detect_kind(content)
-    accepted = ", ".join(str(KIND_LABELS.get(k, k)) for k in spec.accept)
+    kind = uploads.detect_kind(content)
+    accepted = ", ".join(str(uploads.KIND_LABELS.get(k, k)) for k in spec.accept)
     if kind is None or kind not in spec.accept:
         raise AttachmentRejected(
             _l(
@@ -346,7 +246,7 @@ def add_attachment(
             )
         )
     extension = PurePosixPath(display_name).suffix.lower().lstrip(".")
-    claimed = EXTENSIONS.get(extension)
+    claimed = uploads.EXTENSIONS.get(extension)
     if claimed is not None and claimed != kind:
         raise AttachmentRejected(
             _l(
@@ -356,7 +256,7 @@ def add_attachment(
                 label=spec.label,
                 name=display_name,
                 ext=extension,
-                kind=KIND_LABELS[kind],
+                kind=uploads.KIND_LABELS[kind],
             )
         )
     key = new_key(f"attachments/{utcnow():%Y/%m}")
@@ -370,7 +270,7 @@ def add_attachment(
         slot=slot,
         filename=display_name,
         kind=kind,
-        mime_type=MIME_TYPES[kind],
+        mime_type=uploads.MIME_TYPES[kind],
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         storage_key=key,
@@ -429,9 +329,9 @@ def office_for_municipality(session: Session, istat_code: str) -> Office | None:
 
 def validate_draft(session: Session, draft: Draft) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """(clean answers, errors) for a draft, attachments and competent office included."""
-    spec = spec_of(draft.type_version)
+    spec = catalogue_services.spec_of(draft.type_version)
     clean, errors = formbuilder.validate_answers(
-        spec, draft.answers or {}, choices=field_choices(session, spec)
+        spec, draft.answers or {}, choices=catalogue_services.field_choices(session, spec)
     )
     present = {a.slot for a in draft.attachments if a.procedure_id is None}
     for slot in spec.attachments:
@@ -504,7 +404,7 @@ def file_draft(
     company = draft.company
     unit = draft.local_unit
     version = draft.type_version
-    spec = spec_of(version)
+    spec = catalogue_services.spec_of(version)
     office = office_for_municipality(session, unit.municipality)
     assert office is not None  # validate_draft checked it
     routing = route(
@@ -518,7 +418,7 @@ def file_draft(
         office = session.get(Office, routing.office_id) or office
     cui = issue_cui(session, received_on)
     number = next_protocol_number(session, office.id, received_on.year)
-    regime = regime_of(version)
+    regime = version.regime.upper()
     procedure = Procedure(
         company_id=company.id,
         local_unit_id=unit.id,
@@ -556,8 +456,17 @@ def file_draft(
             session, company, unit, declared, actor=actor, procedure_id=procedure.id
         )
     procedure.dossier_snapshot = serialise_company(company)
-    term = legal_term(session, procedure, office=office)
-    procedure.last_day = term.last_day
+    presented = ProcedureEvent(
+        procedure=procedure,
+        kind=EVENT_PRESENTED,
+        actor_id=actor.id,
+        at=now,
+        payload={
+            "received_on": received_on.isoformat(),
+            "protocol": procedure.protocol_label,
+            "cui": cui.as_ssu(),
+        },
+    )
     session.add_all(
         [
             ProcedureEvent(
@@ -567,18 +476,7 @@ def file_draft(
                 at=min(draft.created_at or now, now),
                 payload={"draft_id": draft.id},
             ),
-            ProcedureEvent(
-                procedure=procedure,
-                kind=EVENT_PRESENTED,
-                actor_id=actor.id,
-                at=now,
-                payload={
-                    "received_on": received_on.isoformat(),
-                    "protocol": procedure.protocol_label,
-                    "cui": cui.as_ssu(),
-                    "last_day": term.last_day.isoformat() if term.last_day else None,
-                },
-            ),
+            presented,
         ]
     )
     for attachment in draft.attachments:
@@ -586,10 +484,14 @@ def file_draft(
             attachment.procedure_id = procedure.id
     draft.procedure_id = procedure.id
     queue_dispatches(session, procedure, routing.authorities)
-    # The summary row the worklist and the reports read, computed from the events just written.
-    from portale.backoffice.services import refresh
-
+    # State, last day and the summary row, computed from the events just written; the receipt
+    # states the last day as it stood at filing, so the ``presented`` event keeps it.
     refresh(session, procedure, now)
+    last_day = procedure.last_day
+    presented.payload = {
+        **presented.payload,
+        "last_day": last_day.isoformat() if last_day else None,
+    }
     # Rendering the receipt and e-mailing it happen off the request, in the same transaction
     # as the filing: the job cannot be lost, and the download renders it if it is not there yet.
     enqueue(
@@ -685,81 +587,7 @@ def _company(session: Session, user: User, company_id: int, *, need: str = "edit
 # --- the legal term ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LegalTerm:
-    """What the receipt and the list say about the administration's term."""
-
-    regime: str
-    received_on: date
-    term_days: int | None
-    last_day: date | None  # decision due by (or end of the SCIA control window)
-    effective_on: date | None = None  # SCIA: effective at filing
-
-
-def legal_term(
-    session: Session, procedure: Procedure, *, office: Office | None = None
-) -> LegalTerm:
-    received_on = procedure.received_on or rome_date(procedure.submitted_at)
-    regime = (procedure.regime or "").upper()
-    if regime == REGIME_COMUNICAZIONE:
-        return LegalTerm(regime, received_on, None, None)
-    version = procedure.type_version
-    days = term_days_of(version)
-    if regime == REGIME_SCIA:
-        days = control_days_of(version) or SCIA_CONTROL_DAYS
-    if not days:
-        return LegalTerm(regime, received_on, None, None)
-    office = office or procedure.office
-    municipality = session.get(Municipality, procedure.municipality)
-    last_day = last_day_after(
-        received_on,
-        int(days),
-        municipality=municipality,
-        saturday_is_holiday=bool(office and office.saturday_is_holiday),
-    )
-    effective = received_on if regime == REGIME_SCIA else None
-    return LegalTerm(regime, received_on, int(days), last_day, effective)
-
-
-# --- the other areas: catalogue version, dossier paths and write-back, the clock -------------
-
-
-def current_version(session: Session, type_code: str) -> ProcedureTypeVersion | None:
-    return catalogue_services.current_version(session, type_code)
-
-
-def spec_of(version: ProcedureTypeVersion) -> formbuilder.FormSpec:
-    return formbuilder.parse_spec(version.spec or {})
-
-
-def regime_of(version: ProcedureTypeVersion) -> str:
-    return version.regime.upper()
-
-
-def term_days_of(version: ProcedureTypeVersion) -> int | None:
-    return version.term_days
-
-
-def control_days_of(version: ProcedureTypeVersion) -> int | None:
-    return version.control_window_days
-
-
-def type_title_of(version: ProcedureTypeVersion) -> str:
-    return version.title or version.code
-
-
-def version_label_of(version: ProcedureTypeVersion) -> str:
-    return str(version.version)
-
-
-def field_choices(session: Session, spec: formbuilder.FormSpec) -> dict[str, list[tuple[str, str]]]:
-    """Options that come from the database, loaded only when the form has such a field."""
-    if not any(f.kind == "municipality" for f in spec.fields):
-        return {}
-    rows = session.execute(
-        select(Municipality.istat_code, Municipality.name).order_by(Municipality.name)
-    ).all()
-    return {"municipality": [(code, name) for code, name in rows]}
+# --- prefill from the dossier --------------------------------------------------------------
 
 
 def dossier_values(
@@ -782,18 +610,3 @@ def dossier_values(
         else:
             values[f.name] = _jsonable(value) if not isinstance(value, str) else value
     return values
-
-
-def last_day_after(
-    received_on: date,
-    days: int,
-    *,
-    municipality: Municipality | None,
-    saturday_is_holiday: bool = False,
-) -> date:
-    """``received_on + days`` moved past Sundays and holidays (national and patron day)."""
-    patron = None
-    if municipality is not None and municipality.patron_month and municipality.patron_day:
-        patron = (municipality.patron_month, municipality.patron_day)
-    calendar = HolidayCalendar(patron_day=patron, saturday_is_holiday=saturday_is_holiday)
-    return calendar.roll_forward(received_on + timedelta(days=days))

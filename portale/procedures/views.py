@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -26,17 +25,18 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from portale.cases import terms as case_terms
+from portale.cases.labels import EVENT_LABELS, STATE_LABELS
+from portale.catalogue import formbuilder
+from portale.catalogue import services as catalogue_services
 from portale.dossier.access import accessible_companies
+from portale.errors import NotFound
 from portale.extensions import db
-from portale.procedures import formbuilder, services
+from portale.procedures import services
+from portale.procedures.blueprint import FILE_PREFIX, bp
 from portale.procedures.forms import StartForm, procedure_form
-from portale.procedures.labels import EVENT_LABELS, STATE_LABELS
 from portale.procedures.receipt import ensure_receipt, receipt_filename
 from portale.storage import AbstractStorage, storage_from_config
-
-bp = Blueprint("procedures", __name__, url_prefix="/pratiche")
-
-FILE_PREFIX = "allegato__"
 
 
 def _storage() -> AbstractStorage:
@@ -72,7 +72,7 @@ def index() -> str:
         "procedures/index.html",
         procedures=procedures,
         drafts=drafts,
-        type_title=services.type_title_of,
+        type_title=catalogue_services.type_title_of,
     )
 
 
@@ -80,15 +80,15 @@ def index() -> str:
 @login_required
 def detail(procedure_id: int) -> str:
     procedure = _procedure_or_404(procedure_id)
-    spec = services.spec_of(procedure.type_version)
-    choices = services.field_choices(db.session, spec)
+    spec = catalogue_services.spec_of(procedure.type_version)
+    choices = catalogue_services.field_choices(db.session, spec)
     answers = [
         (f.label, formbuilder.display_value(f, procedure.answers[f.name], choices))
         for f in spec.fields
         if f.name in procedure.answers
     ]
-    from portale.backoffice import pages
-    from portale.backoffice.acts import act_title
+    from portale.cases import pages
+    from portale.cases.acts import act_title
     from portale.db import utcnow
 
     return render_template(
@@ -96,8 +96,8 @@ def detail(procedure_id: int) -> str:
         procedure=procedure,
         answers=answers,
         slot_labels=pages.slot_labels(procedure),
-        term=services.legal_term(db.session, procedure),
-        type_title=services.type_title_of(procedure.type_version),
+        term=case_terms.legal_term(procedure),
+        type_title=catalogue_services.type_title_of(procedure.type_version),
         act_title=act_title,
         **pages.company_page(db.session, procedure, utcnow()),
     )
@@ -119,7 +119,7 @@ def receipt(procedure_id: int) -> Response:
 def _procedure_or_404(procedure_id: int) -> Any:
     try:
         return services.procedure_for(db.session, current_user, procedure_id)
-    except services.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -130,7 +130,7 @@ def _procedure_or_404(procedure_id: int) -> Any:
 @login_required
 def start() -> str | Response:
     type_code = request.args.get("tipo", "")
-    version = services.current_version(db.session, type_code) if type_code else None
+    version = catalogue_services.current_version(db.session, type_code) if type_code else None
     if version is None:
         abort(404)
     form = StartForm()
@@ -150,14 +150,14 @@ def start() -> str | Response:
                 local_unit_id=int(unit_id),
                 type_code=type_code,
             )
-        except (services.NotFound, ValueError):
+        except (NotFound, ValueError):
             abort(404)
         return redirect(url_for("procedures.edit_draft", draft_id=draft.id))
     return render_template(
         "procedures/start.html",
         form=form,
         version=version,
-        type_title=services.type_title_of(version),
+        type_title=catalogue_services.type_title_of(version),
     )
 
 
@@ -167,7 +167,7 @@ def start() -> str | Response:
 def _draft_or_404(draft_id: int) -> Any:
     try:
         return services.get_draft(db.session, current_user, draft_id)
-    except services.NotFound:
+    except NotFound:
         abort(404)
 
 
@@ -177,7 +177,7 @@ def edit_draft(draft_id: int) -> str | Response:
     draft = _draft_or_404(draft_id)
     if draft.procedure_id is not None:
         return redirect(url_for("procedures.detail", procedure_id=draft.procedure_id))
-    spec = services.spec_of(draft.type_version)
+    spec = catalogue_services.spec_of(draft.type_version)
     if request.method == "GET":
         return _render_draft(draft, spec, formdata=None)
 
@@ -249,7 +249,7 @@ def _render_draft(
     form = procedure_form(
         spec,
         prefilled=list(dossier),
-        choices=services.field_choices(db.session, spec),
+        choices=catalogue_services.field_choices(db.session, spec),
         formdata=data,
     )
     form.idempotency_key.data = (formdata or MultiDict()).get("idempotency_key") or uuid.uuid4().hex
@@ -269,7 +269,7 @@ def _render_draft(
         attachments={a.slot: a for a in draft.attachments if a.procedure_id is None},
         errors=errors,
         general_errors=errors.get(services.GENERAL_ERROR, []),
-        type_title=services.type_title_of(draft.type_version),
+        type_title=catalogue_services.type_title_of(draft.type_version),
         update_prefix=formbuilder.UPDATE_PREFIX,
         file_prefix=FILE_PREFIX,
     )
@@ -288,12 +288,12 @@ def autosave(draft_id: int) -> tuple[Response, int] | Response:
         return jsonify(saved=False, reason="session_expired"), 401
     try:
         draft = services.get_draft(db.session, current_user, draft_id)
-        spec = services.spec_of(draft.type_version)
+        spec = catalogue_services.spec_of(draft.type_version)
         answers, updates = formbuilder.answers_from_formdata(spec, request.form)
         draft = services.save_draft(
             db.session, draft.id, actor=current_user, answers=answers, dossier_updates=updates
         )
-    except services.NotFound:
+    except NotFound:
         return jsonify(saved=False, reason="not_found"), 404
     except services.DraftAlreadyFiled as filed:
         return jsonify(saved=False, reason="filed", procedure_id=filed.procedure_id), 409
@@ -305,7 +305,7 @@ def autosave(draft_id: int) -> tuple[Response, int] | Response:
 def delete_draft(draft_id: int) -> Response:
     try:
         services.delete_draft(db.session, _storage(), draft_id, actor=current_user)
-    except services.NotFound:
+    except NotFound:
         abort(404)
     except services.DraftAlreadyFiled as filed:
         return redirect(url_for("procedures.detail", procedure_id=filed.procedure_id))
@@ -320,13 +320,9 @@ def remove_attachment(draft_id: int, attachment_id: int) -> Response:
         services.remove_attachment(
             db.session, _storage(), draft_id, attachment_id, actor=current_user
         )
-    except services.NotFound:
+    except NotFound:
         abort(404)
     except services.DraftAlreadyFiled as filed:
         return redirect(url_for("procedures.detail", procedure_id=filed.procedure_id))
     flash(_("Allegato rimosso."), "info")
     return redirect(url_for("procedures.edit_draft", draft_id=draft_id))
-
-
-# The company's answers to the back office live in their own module, on this blueprint.
-from portale.procedures import answers as _answers  # noqa: E402,F401

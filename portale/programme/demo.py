@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import User
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.programme import proposals, targets
 from portale.programme.models import ACCEPTED, IN_FORCE, UNDER_REVIEW, Target

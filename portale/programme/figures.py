@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.programme.models import (
     BALL_MEASURES,
     MEASURE_MEDIAN,

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import ROLE_ANALYST, ROLE_STAKEHOLDER, Office, User, UserRole
-from portale.backoffice.notify import notify_people
+from portale.cases.notify import notify_people
 from portale.db import utcnow
 from portale.programme.figures import Distribution, distributions
 from portale.programme.labels import STATUS_LABELS

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.programme import labels, proposals, ranking, targets
 from portale.programme.charts import target_chart

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 
 T = TypeVar("T")
 MAX_ENTRIES = 64

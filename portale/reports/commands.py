@@ -46,8 +46,8 @@ def generate(
     """Companies, procedures, events, opinions and summaries through bulk inserts."""
     from sqlalchemy import func, select
 
+    from portale.cases.models import Procedure
     from portale.extensions import db
-    from portale.procedures.models import Procedure
 
     if if_empty and not truncate:
         present = db.session.scalar(

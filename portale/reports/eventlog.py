@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Office
+from portale.cases.models import Procedure, ProcedureEvent
 from portale.clock import lifecycle as lc
-from portale.procedures.models import Procedure, ProcedureEvent
 from portale.reports.filters import ReportFilter
 
 XES_MIMETYPE = "application/xml"
@@ -377,7 +377,7 @@ def _procedure_objects(
 
 
 def _cui(context: str, on: date, progressive: int, uuid: str) -> str:
-    # the text of portale.procedures.cui.Cui, built from columns rather than an ORM object
+    # the text of portale.cases.cui.Cui, built from columns rather than an ORM object
     return f"{context}-{on.isoformat()}-{progressive:08d}-{uuid}"
 
 

@@ -1,7 +1,7 @@
 """The filter every report takes: a period and optional type, municipality, office, authority.
 
 One :class:`ReportFilter` is parsed from the query string of the dashboard, an export or the
-API, and turned into SQL conditions on :class:`~portale.backoffice.models.ProcedureSummary`,
+API, and turned into SQL conditions on :class:`~portale.cases.models.ProcedureSummary`,
 so every view of a report shows exactly the same rows.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, select
 
-from portale.backoffice.models import OpinionRequest, ProcedureSummary
+from portale.cases.models import OpinionRequest, ProcedureSummary
 
 
 class InvalidFilter(ValueError):

@@ -10,7 +10,7 @@ approvals and SCIA control windows.
 Every procedure is written as the back office would have left it: its events follow
 :data:`portale.clock.lifecycle.TRANSITIONS`, its ``opinion_request`` rows match the opinion
 events, and its ``procedure_summary`` row, ``state`` and ``last_day`` come from
-:func:`portale.clock.summary.summarise` (what :func:`portale.backoffice.services.refresh`
+:func:`portale.clock.summary.summarise` (what :func:`portale.cases.services.refresh`
 runs). CUI and protocol numbers continue the ``sequence_counter`` rows, gapless per office
 and year, and the counters are moved on so later filings continue the sequence.
 
@@ -50,15 +50,15 @@ from portale.accounts.models import (
     UserRole,
     office_municipality,
 )
-from portale.backoffice.models import OpinionRequest, ProcedureSummary
+from portale.cases.counters import SequenceCounter
+from portale.cases.models import OpinionRequest, Procedure, ProcedureEvent, ProcedureSummary
+from portale.cases.protocol import office_scope
+from portale.cases.terms import calendar_of, rules_for
 from portale.catalogue.models import PUBLISHED, ProcedureTypeVersion
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import HolidayCalendar, local_date
 from portale.clock.summary import SUMMARY_FIELDS, TimedEvent, summarise
 from portale.dossier.models import MANDATE_OWNER, Company, LocalUnit, Mandate
-from portale.procedures.models import Procedure, ProcedureEvent, SequenceCounter
-from portale.procedures.protocol import office_scope
-from portale.procedures.ssu import rules_for
 from portale.reference.models import Municipality
 from portale.reports import rollups
 
@@ -297,11 +297,6 @@ def ensure_reference(session: Session, progress: Progress) -> None:
     progress(f"created generated offices for {len(missing)} municipalities without a SUAP")
 
 
-def _calendar(m: Municipality, saturday: bool) -> HolidayCalendar:
-    patron = (m.patron_month, m.patron_day) if m.patron_month and m.patron_day else None
-    return HolidayCalendar(patron_day=patron, saturday_is_holiday=saturday)
-
-
 def load_world(session: Session) -> World:
     offices = {o.id: o for o in session.scalars(select(Office))}
     office_of = {
@@ -315,8 +310,7 @@ def load_world(session: Session) -> World:
     }
     municipalities = {m.istat_code: m for m in session.scalars(select(Municipality))}
     calendars = {
-        code: _calendar(municipalities[code], offices[o].saturday_is_holiday)
-        for code, o in office_of.items()
+        code: calendar_of(municipalities[code], offices[o]) for code, o in office_of.items()
     }
     versions = session.scalars(
         select(ProcedureTypeVersion)

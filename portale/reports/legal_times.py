@@ -32,7 +32,7 @@ from sqlalchemy import Integer, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Office
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.reports.opendata import MIN_GROUP
 from portale.reports.stats import grouped_percentiles

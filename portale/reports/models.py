@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.db import Base, UTCDateTime, utcnow
 
 EXPORT_QUEUED = "queued"

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Integer, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.reference.models import Municipality
 from portale.reports.filters import ReportFilter

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.reports import dcat
 
 BY_MUNICIPALITY = "tempi-per-comune"

@@ -61,7 +61,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.clock import lifecycle as lc
 from portale.reports import sql
 from portale.reports.models import ALL_MUNICIPALITIES, ALL_OFFICES, MONTH_GRAIN, ProcedureRollup

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portale.accounts.services import issue_api_token
-from portale.backoffice import services as bo
-from portale.backoffice.models import OpinionRequest
+from portale.backoffice import consultations
+from portale.cases import services as core
+from portale.cases.models import OpinionRequest
 from tests.backoffice_support import file_procedure
 from tests.factories import OfficeFactory, UserFactory
 from tests.worklist_support import clone_procedures
@@ -56,7 +57,7 @@ def test_the_worklist_refuses_bad_parameters_and_non_clerks(client, session, fil
 
 @pytest.fixture
 def asked(session, filed):
-    opinions = bo.request_opinions(
+    opinions = consultations.request_opinions(
         session,
         filed.procedure,
         [a.id for a in filed.authorities],
@@ -141,7 +142,7 @@ def test_the_officer_asks_for_an_integration_through_the_api(client, session, fi
     assert client.post(url, json=body, headers=bearer(session, officer)).status_code == 202
     events = [
         e
-        for e in bo.events_of(session, filed.procedure.id)
+        for e in core.events_of(session, filed.procedure.id)
         if e.kind == "authority_integration_request"
     ]
     assert [e.payload["documents"] for e in events] == [["Relazione acustica"]]

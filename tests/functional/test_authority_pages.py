@@ -9,9 +9,8 @@ from io import BytesIO
 import pytest
 import time_machine
 
-from portale.backoffice import services as bo
-from portale.backoffice.models import OpinionRequest
-from portale.procedures.models import ProcedureEvent
+from portale.backoffice import consultations
+from portale.cases.models import OpinionRequest, ProcedureEvent
 from tests.backoffice_support import file_procedure
 from tests.factories import UserFactory
 from tests.integration.test_procedures_support import P7M_DER, PDF, PNG
@@ -22,7 +21,7 @@ FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def consulted(session, tmp_path):
     filed = file_procedure(session, tmp_path, term_days=60, authorities=2, now=FILED_AT)
-    asked = bo.request_opinions(
+    asked = consultations.request_opinions(
         session,
         filed.procedure,
         [a.id for a in filed.authorities],

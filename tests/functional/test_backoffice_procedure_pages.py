@@ -10,6 +10,7 @@ import time_machine
 from pypdf import PdfReader
 
 from portale.backoffice import decisions as dec
+from portale.cases import acts
 from portale.clock import lifecycle as lc
 from portale.extensions import db
 from tests.backoffice_support import file_procedure
@@ -20,8 +21,8 @@ FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def fresh(procedure_id):
+    from portale.cases.models import Procedure
     from portale.extensions import db
-    from portale.procedures.models import Procedure
 
     return db.session.get(Procedure, procedure_id)
 
@@ -137,7 +138,7 @@ def test_integration_answer_and_approval_through_the_pages(client, login_as, ses
         == 302
     )
     assert fresh(pid).state == lc.ENDED_BY_POSITIVE_OUTCOME
-    [act] = dec.acts_of(fresh(pid) and db.session, pid)
+    [act] = acts.acts_of(fresh(pid) and db.session, pid)
     client.post("/account/esci")
     login_as(filed.submitter)
     pdf = client.get(f"/pratiche/{pid}/atti/{act.id}")
@@ -247,9 +248,9 @@ def test_refusal_notice_observations_through_the_pages(client, login_as, filed):
 
 
 def test_integration_form_is_prefilled_with_the_authorities_requests(client, login_as, filed):
-    from portale.backoffice import services as bo
+    from portale.cases import services as core
 
-    bo.record(
+    core.record(
         db.session,
         fresh(filed.pid),
         dec.AUTHORITY_INTEGRATION_REQUEST,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from portale.cases.models import Procedure
 from portale.clock import lifecycle as lc
 from portale.extensions import db
 from portale.outbox.worker import EmbeddedWorker
-from portale.procedures.models import Procedure
 from tests.backoffice_support import file_procedure
 
 

@@ -75,4 +75,3 @@ def test_fees_show_when_they_fall_due_their_bands_and_the_municipalities_own(cli
     assert "Importo per fasce" in page and "fino a 20" in page and "oltre 50" in page
     assert "Area nel centro storico" in page
     assert "Importi propri in: Torino" in page
-

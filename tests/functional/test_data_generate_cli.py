@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from portale.procedures.models import Procedure
+from portale.cases.models import Procedure
 
 
 def test_data_generate_writes_the_procedures_asked_for(app, session) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from stdnum.it import codicefiscale, iva
 
 from portale.accounts.models import User
+from portale.cases import acts
 from portale.demo import DEMO_PASSWORD, load_demo
 from portale.dossier.access import accessible_companies
 from portale.dossier.models import Company, DossierChange, Mandate
@@ -73,10 +74,9 @@ def test_demo_company_is_valid_and_reachable_by_owner_and_intermediary(session) 
 
 
 def test_demo_procedures_approved_after_integration_and_by_silent_assent(app, session) -> None:  # type: ignore[no-untyped-def]
-    from portale.backoffice import decisions
-    from portale.backoffice.demo import load_demo_procedures
+    from portale.cases.models import Procedure
     from portale.clock import lifecycle as lc
-    from portale.procedures.models import Procedure
+    from portale.seed.procedures import load_demo_procedures
     from portale.storage import storage_from_config
 
     load_demo(session)
@@ -93,5 +93,5 @@ def test_demo_procedures_approved_after_integration_and_by_silent_assent(app, se
         select(Procedure).where(Procedure.idempotency_key == "demo:media-struttura")
     )
     assert sign.state == lc.ENDED_BY_POSITIVE_OUTCOME
-    assert [a.kind for a in decisions.acts_of(session, sign.id)] == ["approval"]
+    assert [a.kind for a in acts.acts_of(session, sign.id)] == ["approval"]
     assert shop.state == lc.ENDED_BY_PROCEEDING_TIME_EXPIRED

@@ -9,12 +9,13 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from portale.cases.models import Procedure
+from portale.catalogue import formbuilder
 from portale.catalogue.models import PUBLISHED, ProcedureTypeVersion
+from portale.catalogue.services import spec_of
 from portale.demo import load_demo
 from portale.dossier.access import accessible_companies
-from portale.procedures import formbuilder
-from portale.procedures.models import Draft, Procedure
-from portale.procedures.services import spec_of
+from portale.procedures.models import Draft
 from tests.integration.test_procedures_support import PDF, PNG
 
 # What a person types for the fields the dossier cannot know, by kind.

@@ -192,8 +192,8 @@ def test_read_only_delegate_cannot_have_the_silent_assent_certificate_issued(
     import time_machine
     from sqlalchemy import select
 
-    from portale.backoffice.act_models import Act
     from portale.backoffice.jobs import tick
+    from portale.cases.act_models import Act
     from portale.clock import lifecycle as lc
     from tests.backoffice_support import file_procedure
     from tests.factories import MandateFactory

@@ -142,8 +142,8 @@ def test_metrics_show_outbox_depth_age_and_failures_by_connector(client, session
 
 
 def test_metrics_count_open_procedures_past_their_last_day(client, session, tmp_path):
+    from portale.cases.models import Procedure
     from portale.clock.lifecycle import FINAL_STATES
-    from portale.procedures.models import Procedure
     from tests.backoffice_support import file_procedure
 
     procedure_id = file_procedure(session, tmp_path).procedure.id

@@ -6,8 +6,9 @@ import io
 
 from sqlalchemy import func, select
 
+from portale.cases.models import Procedure
 from portale.mail import SENT
-from portale.procedures.models import Draft, Procedure
+from portale.procedures.models import Draft
 from tests.factories import MandateFactory, UserFactory
 from tests.integration.test_procedures_support import PDF, PNG, make_world, unit_for
 

@@ -188,7 +188,7 @@ def test_the_event_log_runs_as_a_job_too_and_holds_one_trace_per_procedure(
 
     from sqlalchemy import func
 
-    from portale.backoffice.models import ProcedureSummary
+    from portale.cases.models import ProcedureSummary
 
     login_as(analyst)
     response = client.post("/report/esportazioni", data={**QUERY, "formato": "xes"})
@@ -219,7 +219,7 @@ def test_the_dashboard_is_kept_until_a_summary_changes_and_then_recomputed(
 ):
     from sqlalchemy import event
 
-    from portale.backoffice import services as bo
+    from portale.cases import services as core
     from portale.reports.cache import dashboards
 
     login_as(analyst)
@@ -248,7 +248,7 @@ def test_the_dashboard_is_kept_until_a_summary_changes_and_then_recomputed(
         if PERIOD.start <= p.received_on <= PERIOD.end
         and "withdraw" in lc.allowed_actions(p.state, p.regime)
     )
-    bo.perform(session, procedure, "withdraw", actor_id=procedure.submitter_id, now=AS_OF)
+    core.perform(session, procedure, "withdraw", actor_id=procedure.submitter_id, now=AS_OF)
     session.commit()
     third = page(client, **params).get_data(as_text=True)
     assert dashboards.misses == 2

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from portale.accounts.models import Notification
-from portale.backoffice import services as bo
+from portale.cases import services as bo
+from portale.cases.models import Procedure
 from portale.clock import lifecycle as lc
-from portale.procedures.models import Procedure
 from tests.backoffice_support import file_procedure
 from tests.factories import UserFactory
 

@@ -11,10 +11,10 @@ from flask import render_template
 from sqlalchemy import select
 
 from portale.accounts.models import Notification
-from portale.backoffice import services as bo
-from portale.backoffice.models import OpinionRequest
+from portale.backoffice import consultations
+from portale.cases import services as core
+from portale.cases.models import OpinionRequest, Procedure
 from portale.clock import lifecycle as lc
-from portale.procedures.models import Procedure
 from tests.backoffice_support import file_procedure
 from tests.factories import OfficeFactory, UserFactory
 from tests.worklist_support import clone_procedures
@@ -165,7 +165,7 @@ def test_request_opinion_with_a_bad_term_keeps_nothing_and_says_why(
 
 def test_services_conference_convened_and_its_outcome_recorded(client, session, filed, login_as):
     authority = filed.authorities[0]
-    bo.record(
+    core.record(
         session,
         filed.procedure,
         "cdss_requested",
@@ -181,13 +181,13 @@ def test_services_conference_convened_and_its_outcome_recorded(client, session, 
     )
     assert response.status_code == 302
     assert session.get(Procedure, pid).state == lc.CDSS_CONVENED
-    convened = [e for e in bo.events_of(session, pid) if e.kind == lc.CDSS_CONVENED][0]
+    convened = [e for e in core.events_of(session, pid) if e.kind == lc.CDSS_CONVENED][0]
     assert convened.payload == {"date": "2026-05-04", "participants": [authority.code]}
     client.post(
         f"/scrivania/pratiche/{pid}/cdss/esito",
         data={"outcome": "favourable_with_conditions", "text": "Verbale n. 1"},
     )
-    outcome = [e for e in bo.events_of(session, pid) if e.kind == lc.CDSS_OUTCOME]
+    outcome = [e for e in core.events_of(session, pid) if e.kind == lc.CDSS_OUTCOME]
     assert [e.payload["outcome"] for e in outcome] == ["favourable_with_conditions"]
     again = client.post(
         f"/scrivania/pratiche/{pid}/cdss/esito",
@@ -213,7 +213,7 @@ def _render(app, template, **context):
 
 
 def test_opinions_partial_flags_late_opinions_and_links_the_document(app, session, filed):
-    asked = bo.request_opinions(
+    asked = consultations.request_opinions(
         session,
         filed.procedure,
         [a.id for a in filed.authorities],
@@ -221,7 +221,7 @@ def test_opinions_partial_flags_late_opinions_and_links_the_document(app, sessio
         term_days=10,
         now=FILED_AT,
     )
-    bo.give_opinion(
+    consultations.give_opinion(
         session,
         asked[0].id,
         outcome="favourable",
@@ -245,14 +245,14 @@ def test_opinions_partial_flags_late_opinions_and_links_the_document(app, sessio
 
 
 def test_cdss_partial_shows_what_authorities_asked(app, session, filed):
-    bo.record(
+    core.record(
         session,
         filed.procedure,
         "cdss_requested",
         actor_id=None,
         payload={"authority": "ASLTO", "reason": "Troppi pareri"},
     )
-    bo.record(
+    core.record(
         session,
         filed.procedure,
         "authority_integration_request",
@@ -276,10 +276,10 @@ def test_opinion_document_is_downloaded_only_by_the_office(
     from portale.storage import storage_from_config
 
     storage_from_config(app.config).put("opinions/2026/03/firmato", b"%PDF-1.4 parere")
-    asked = bo.request_opinions(
+    asked = consultations.request_opinions(
         session, filed.procedure, [filed.authorities[0].id], actor_id=None, now=FILED_AT
     )
-    bo.give_opinion(
+    consultations.give_opinion(
         session,
         asked[0].id,
         outcome="favourable",

@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from portale.accounts.models import Notification
-from portale.backoffice import services as bo
-from portale.backoffice.models import OPINION_FAVOURABLE, ProcedureSummary
-from portale.backoffice.notify import notify_people
+from portale.backoffice import consultations
+from portale.cases import services as core
+from portale.cases.models import OPINION_FAVOURABLE, ProcedureSummary
+from portale.cases.notify import notify_people
 from portale.clock import lifecycle as lc
+from portale.errors import ActionNotAllowed
 from portale.extensions import db
 from portale.mail import SENT
 from portale.outbox.models import OutboxJob
@@ -31,8 +33,8 @@ def test_filing_writes_the_summary_row(session, tmp_path):
 
 def test_an_action_not_allowed_is_refused_with_a_message_and_writes_nothing(session, tmp_path):
     filed = file_procedure(session, tmp_path, now=FILED_AT)
-    with pytest.raises(bo.ActionNotAllowed) as error:
-        bo.perform(session, filed.procedure, "integrate", actor_id=filed.clerk.id)
+    with pytest.raises(ActionNotAllowed) as error:
+        core.perform(session, filed.procedure, "integrate", actor_id=filed.clerk.id)
     assert "presentata" in error.value.message.lower()
     assert filed.procedure.state == lc.PRESENTED
 
@@ -40,18 +42,18 @@ def test_an_action_not_allowed_is_refused_with_a_message_and_writes_nothing(sess
 def test_integration_suspends_the_term_and_moves_the_last_day(session, tmp_path):
     filed = file_procedure(session, tmp_path, term_days=60, now=FILED_AT)
     p = filed.procedure
-    bo.perform(
+    core.perform(
         session,
         p,
         "request_integration",
         actor_id=filed.clerk.id,
         now=FILED_AT + timedelta(days=10),
     )
-    bo.perform(
+    core.perform(
         session, p, "integrate", actor_id=filed.submitter.id, now=FILED_AT + timedelta(days=22)
     )
     session.commit()
-    clock = bo.clock_of(session, p, FILED_AT + timedelta(days=30))
+    clock = core.clock_of(session, p, FILED_AT + timedelta(days=30))
     assert clock.days_suspended == 12 and clock.days_used == 18
     assert p.state == lc.INTEGRATED and p.last_day == date(2026, 5, 13)
     assert session.get(ProcedureSummary, p.id).days_company == 12
@@ -60,7 +62,7 @@ def test_integration_suspends_the_term_and_moves_the_last_day(session, tmp_path)
 def test_opinions_are_asked_dispatched_and_answered(session, tmp_path):
     filed = file_procedure(session, tmp_path, authorities=2, now=FILED_AT)
     p = filed.procedure
-    asked = bo.request_opinions(
+    asked = consultations.request_opinions(
         session,
         p,
         [a.id for a in filed.authorities],
@@ -72,7 +74,7 @@ def test_opinions_are_asked_dispatched_and_answered(session, tmp_path):
     assert [o.due_on for o in asked] == [date(2026, 4, 2)] * 2
     jobs = session.scalars(select(OutboxJob).where(OutboxJob.procedure_id == p.id)).all()
     assert sum(1 for j in jobs if (j.payload or {}).get("message") == "opinion_request") == 2
-    answered = bo.give_opinion(
+    answered = consultations.give_opinion(
         session,
         asked[0].id,
         outcome=OPINION_FAVOURABLE,
@@ -81,9 +83,11 @@ def test_opinions_are_asked_dispatched_and_answered(session, tmp_path):
         now=FILED_AT + timedelta(days=40),
     )
     assert answered.is_late(date(2026, 4, 11)) is True
-    with pytest.raises(bo.ActionNotAllowed):
-        bo.give_opinion(session, asked[0].id, outcome=OPINION_FAVOURABLE, text="", actor_id=None)
-    kinds = [e.kind for e in bo.events_of(session, p.id)]
+    with pytest.raises(ActionNotAllowed):
+        consultations.give_opinion(
+            session, asked[0].id, outcome=OPINION_FAVOURABLE, text="", actor_id=None
+        )
+    kinds = [e.kind for e in core.events_of(session, p.id)]
     assert kinds.count(lc.OPINION_REQUESTED) == 2 and kinds.count(lc.OPINION_GIVEN) == 1
 
 

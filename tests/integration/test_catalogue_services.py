@@ -213,7 +213,7 @@ def test_every_shipped_type_is_filed_from_the_demo_dossier(session, demo, tmp_pa
     assert procedure.protocol_label in text
     assert company.name in text
     # What goes to authorities and other SUAP systems follows the SSU schema for every type.
-    from portale.procedures.ssu import instance_descriptor
+    from portale.cases.ssu import instance_descriptor
     from tests.integration.test_dispatch import SSU_SCHEMAS, _ssu_validator
 
     if SSU_SCHEMAS.exists():

@@ -9,8 +9,9 @@ import pytest
 
 from connectors.base import AuthorityDispatch, DispatchReceipt
 from connectors.registry import ConnectorRegistry
-from portale.backoffice import decisions
-from portale.backoffice import services as bo
+from portale.backoffice import consultations, decisions
+from portale.cases import answers as case_answers
+from portale.cases import services as core
 from portale.extensions import db
 from portale.outbox import services as outbox
 from portale.procedures import jobs
@@ -55,7 +56,7 @@ def test_approval_is_notified_with_its_act_to_every_involved_authority(app, sess
     )
     session.add(consulted_only)
     session.commit()
-    bo.request_opinions(
+    consultations.request_opinions(
         session,
         filed.procedure,
         [consulted_only.id],
@@ -87,7 +88,7 @@ def test_withdrawal_is_notified_without_a_resource_and_only_to_involved_authorit
     bystander = filed.authorities[0].__class__(code="ARPA_TO", name="ARPA", kind="ARPA")
     session.add(bystander)
     session.commit()
-    decisions.withdraw(
+    case_answers.withdraw(
         session, filed.procedure, actor=filed.submitter, now=FILED_AT + timedelta(days=2)
     )
     drain(app)
@@ -108,7 +109,7 @@ def test_a_scia_closed_by_its_window_is_notified_without_an_act_and_nothing_wait
         authorities=1,
         now=FILED_AT,
     )
-    bo.perform(
+    core.perform(
         session, filed.procedure, "close_window", actor_id=None, now=FILED_AT + timedelta(days=61)
     )
     session.commit()

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from portale.accounts.models import Authority
-from portale.backoffice import services as bo
-from portale.backoffice.models import OpinionRequest, ProcedureSummary
+from portale.cases import services as core
+from portale.cases.counters import SequenceCounter
+from portale.cases.models import OpinionRequest, Procedure, ProcedureEvent, ProcedureSummary
+from portale.cases.protocol import office_scope
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
-from portale.procedures.models import Procedure, ProcedureEvent, SequenceCounter
-from portale.procedures.protocol import office_scope
 from portale.reports.generator import GeneratorConfig, generate
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -120,7 +120,7 @@ def test_summary_rows_equal_the_back_office_recomputation(session, generated):
         stored_row = session.get(ProcedureSummary, procedure.id)
         stored = {name: getattr(stored_row, name) for name in columns}
         stored_last_day = procedure.last_day
-        bo.refresh(session, procedure, NOW)
+        core.refresh(session, procedure, NOW)
         session.flush()
         again = session.get(ProcedureSummary, procedure.id)
         assert {name: getattr(again, name) for name in columns} == stored

@@ -12,12 +12,12 @@ import yaml
 
 from connectors.base import AuthorityDispatch, ConnectorUnavailable, DispatchReceipt
 from connectors.registry import ConnectorRegistry
+from portale.cases.routing import RoutingRule
 from portale.extensions import db
 from portale.outbox import services as outbox
 from portale.outbox.models import DONE, RETRYING
 from portale.procedures import jobs
 from portale.procedures import services as filing
-from portale.procedures.routing import RoutingRule
 from portale.storage import LocalStorage
 from tests.factories import AuthorityFactory, MunicipalityFactory
 from tests.integration.test_procedures_support import PDF, SPEC, VALID_ANSWERS, make_world

@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import func, select
 
-from portale.procedures.models import ProcedureEvent
+from portale.cases.models import ProcedureEvent
 from portale.reports import eventlog
 from portale.reports.filters import ReportFilter
 from tests.eventlog_support import MONCALIERI, SCIA, TORINO, build_log, personal_data

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from portale.backoffice import decisions
-from portale.backoffice import services as bo
 from portale.backoffice import worklist as wl
 from portale.backoffice.jobs import tick
+from portale.cases import answers as case_answers
+from portale.cases import services as core
 from portale.clock import lifecycle as lc
 from tests.backoffice_support import file_procedure
 
@@ -37,7 +38,7 @@ def ticked(session, filed, now):
 
 def truth(session, procedure, now):
     """What the clock computed from the events says as of ``now``."""
-    clock = bo.clock_of(session, procedure, now)
+    clock = core.clock_of(session, procedure, now)
     today = now.date()
     late = clock.last_day is not None and clock.last_day < today
     soon = clock.last_day is not None and 0 <= (clock.last_day - today).days <= 7
@@ -86,7 +87,7 @@ def test_a_10_bis_notice_with_observations(session, tmp_path):
     with time_machine.travel(at(25), tick=False):
         decisions.send_refusal_notice(session, p, actor=filed.clerk, text="Motivi", now=at(25))
     with time_machine.travel(at(28), tick=False):
-        decisions.send_observations(
+        case_answers.send_observations(
             session, filed.storage, p, actor=filed.submitter, text="Osservazioni", now=at(28)
         )
     observed = p.last_day

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.reports import opendata
 from portale.reports.filters import ReportFilter
 from tests.eventlog_support import MONCALIERI, SCIA, TORINO, VICINATO, build_log, personal_data

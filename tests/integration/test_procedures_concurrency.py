@@ -14,18 +14,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from portale.accounts.models import Office, User, UserRole, office_municipality
+from portale.cases.counters import SequenceCounter
+from portale.cases.models import Attachment, Procedure, ProcedureEvent
+from portale.cases.protocol import next_protocol_number
+from portale.catalogue.models import ProcedureTypeVersion
 from portale.db import utcnow
 from portale.dossier.models import Company, DossierChange, LocalUnit, Mandate
 from portale.procedures import receipt, services
-from portale.procedures.models import (
-    Attachment,
-    Draft,
-    Procedure,
-    ProcedureEvent,
-    ProcedureTypeVersion,
-    SequenceCounter,
-)
-from portale.procedures.protocol import next_protocol_number
+from portale.procedures.models import Draft
 from portale.reference.models import Municipality
 from portale.storage import LocalStorage
 from tests.integration.test_procedures_support import (

@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from portale.cases.models import Procedure, ProcedureEvent
 from portale.dossier.models import DossierChange
+from portale.errors import NotFound
 from portale.procedures import services
-from portale.procedures.models import Draft, Procedure, ProcedureEvent
+from portale.procedures.models import Draft
 from portale.storage import LocalStorage
 from tests.factories import MandateFactory, UserFactory
 from tests.integration.test_procedures_support import (
@@ -272,13 +274,13 @@ def test_another_companys_user_cannot_reach_draft_or_procedure(session, storage)
         local_unit_id=world.unit.id,
         type_code=world.version.code,
     )
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.get_draft(session, stranger, open_draft.id)
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.save_draft(session, open_draft.id, actor=stranger, answers={"note": "x"})
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.procedure_for(session, stranger, procedure.id)
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.start_draft(
             session,
             actor=stranger,
@@ -287,7 +289,7 @@ def test_another_companys_user_cannot_reach_draft_or_procedure(session, storage)
             type_code=world.version.code,
         )
     # premises of another company cannot be used even with access to one's own company
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.start_draft(
             session,
             actor=stranger,

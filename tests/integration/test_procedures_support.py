@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
-from portale.procedures.models import ProcedureTypeVersion
+from portale.catalogue.models import ProcedureTypeVersion
 from tests.factories import (
     LocalUnitFactory,
     MandateFactory,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from portale.accounts.models import Notification, Office
-from portale.backoffice.models import ProcedureSummary
+from portale.cases.models import ProcedureSummary
 from portale.catalogue.models import ProcedureType
 from portale.programme import proposals, ranking, targets
 from portale.programme.figures import distributions, quantile_ranks, wilson

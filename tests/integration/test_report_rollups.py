@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portale.backoffice.models import OpinionRequest, ProcedureSummary
+from portale.cases.models import OpinionRequest, ProcedureSummary
 from portale.clock.calendar import local_date
 from portale.reports import rollups
 from portale.reports import services as reports
@@ -144,9 +144,9 @@ def test_a_filing_and_a_decision_move_the_dashboard_at_once(session, tmp_path):
     open_one = next(p for p in world.procedures if p.received_on >= PERIOD.start and p.state)
     assert open_one is not None
     # one more summary rewrite (a refresh at a later instant) keeps both computations equal
-    from portale.backoffice import services as bo
+    from portale.cases import services as core
 
-    bo.refresh(session, open_one, now=AS_OF + timedelta(days=1))
+    core.refresh(session, open_one, now=AS_OF + timedelta(days=1))
     session.flush()
     assert_same(
         reports.overview(session, PERIOD, as_of=AS_OF).total,

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from portale.backoffice.models import OpinionRequest, ProcedureSummary
+from portale.cases.models import OpinionRequest, ProcedureSummary
 from portale.clock import lifecycle as lc
 from portale.clock.calendar import local_date
 from portale.reports import services as reports

@@ -121,10 +121,10 @@ def test_unreachable_server_fails_the_ping():
 
 
 def test_filing_puts_attachments_and_the_receipt_in_the_bucket(session, app, s3_config):
+    from portale.cases.models import Attachment
     from portale.extensions import db
     from portale.outbox import services
     from portale.procedures import services as filing
-    from portale.procedures.models import Attachment
     from portale.procedures.receipt import receipt_key
     from tests.integration.test_procedures_support import PDF, VALID_ANSWERS, make_world
 

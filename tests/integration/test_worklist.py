@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import event, select, text
 
 from portale.accounts.models import Notification
-from portale.backoffice import services as bo
 from portale.backoffice import worklist as wl
+from portale.cases import services as core
 from portale.clock import lifecycle as lc
+from portale.errors import ActionNotAllowed, NotFound
 from tests.backoffice_support import file_procedure
 from tests.factories import OfficeFactory, UserFactory
 from tests.worklist_support import clone_procedures, days_apart
@@ -81,18 +82,18 @@ def test_only_the_clerks_office_is_listed(session, desk):
 def test_badge_counts_days_left_net_of_suspensions(session, desk):
     filed, procedures = desk
     first = procedures[0]  # filed 2 March, last day 2 May
-    bo.perform(
+    core.perform(
         session,
         first,
         "request_integration",
         actor_id=filed.clerk.id,
         now=FILED_AT + timedelta(days=10),
     )
-    bo.perform(
+    core.perform(
         session, first, "integrate", actor_id=filed.submitter.id, now=FILED_AT + timedelta(days=20)
     )
     suspended = procedures[1]
-    bo.perform(
+    core.perform(
         session,
         suspended,
         "request_integration",
@@ -117,7 +118,7 @@ def test_overdue_and_due_this_week(session, desk):
     filed, procedures = desk
     late_day = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)  # first last day 2 May, others later
     suspended = procedures[1]
-    bo.perform(
+    core.perform(
         session,
         suspended,
         "request_integration",
@@ -148,7 +149,7 @@ def test_overdue_and_due_this_week(session, desk):
 def test_filters_by_state_assignee_type_and_municipality(session, desk):
     filed, procedures = desk
     wl.assign(session, procedures[3].id, actor=filed.clerk)
-    bo.perform(session, procedures[4], "approve", actor_id=filed.clerk.id, now=NOW)
+    core.perform(session, procedures[4], "approve", actor_id=filed.clerk.id, now=NOW)
     session.commit()
 
     def ids(**query):
@@ -217,7 +218,7 @@ def test_take_in_charge_and_assign_to_a_colleague(session, desk):
     assert target.assignee_id == filed.clerk.id
     wl.assign(session, target.id, actor=filed.clerk, assignee_id=colleague.id, link="/x", now=NOW)
     assert target.assignee_id == colleague.id
-    events = [e for e in bo.events_of(session, target.id) if e.kind == lc.ASSIGNED]
+    events = [e for e in core.events_of(session, target.id) if e.kind == lc.ASSIGNED]
     assert [e.payload["assignee_id"] for e in events] == [filed.clerk.id, colleague.id]
     notes = session.scalars(select(Notification).where(Notification.user_id == colleague.id)).all()
     assert len(notes) == 1 and target.protocol_label in notes[0].subject
@@ -228,13 +229,13 @@ def test_assigning_outside_the_office_is_refused(session, desk):
     other_office = OfficeFactory()
     outsider = UserFactory(roles=("clerk",), office_id=other_office.id)
     entrepreneur_same_office = UserFactory(roles=("entrepreneur",), office_id=filed.office.id)
-    with pytest.raises(bo.ActionNotAllowed):
+    with pytest.raises(ActionNotAllowed):
         wl.assign(session, procedures[0].id, actor=filed.clerk, assignee_id=outsider.id)
-    with pytest.raises(bo.ActionNotAllowed):
+    with pytest.raises(ActionNotAllowed):
         wl.assign(
             session, procedures[0].id, actor=filed.clerk, assignee_id=entrepreneur_same_office.id
         )
-    with pytest.raises(wl.NotFound):
+    with pytest.raises(NotFound):
         wl.assign(session, procedures[0].id, actor=outsider)
     assert procedures[0].assignee_id is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portale.procedures.services import detect_kind, safe_filename
+from portale.uploads import detect_kind, safe_filename
 from tests.integration.test_procedures_support import JPEG, P7M_B64, P7M_DER, PDF, PNG
 
 

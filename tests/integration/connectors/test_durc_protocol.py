@@ -11,9 +11,9 @@ from flask import render_template
 from connectors.base import ConnectorMalformedResponse, ConnectorUnavailable, NotFound
 from connectors.durc import DurcConnector
 from connectors.protocol import ProtocolConnector
+from portale.cases.routing import DURC_JOB, PROTOCOL_JOB
 from portale.external.models import DurcCertificate
 from portale.outbox.models import DONE, GIVEN_UP, RETRYING
-from portale.procedures.routing import DURC_JOB, PROTOCOL_JOB
 from tests.integration.connectors.support import (
     EXPIRED_COMPANY,
     IRREGULAR_COMPANY,

@@ -15,8 +15,8 @@ from connectors import modi
 from connectors.base import ConfigurationError
 from connectors.fakes.server import _certificate, _keypair
 from connectors.ssu import SsuAuthorityConnector, signing_certificate
+from portale.cases.routing import DISPATCH_JOB
 from portale.outbox.models import DONE, RETRYING
-from portale.procedures.routing import DISPATCH_JOB
 from tests.integration.connectors.support import (
     drain,
     file_with,

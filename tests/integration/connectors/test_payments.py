@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from connectors.base import Creditor
 from connectors.pagopa import PagoPaConnector
+from portale.cases.models import Procedure
 from portale.db import utcnow
 from portale.outbox.models import QUEUED, RETRYING, OutboxJob
 from portale.payments import services as payments
@@ -28,7 +29,7 @@ from portale.payments.models import (
 )
 from portale.procedures import payment_filing
 from portale.procedures import services as filing
-from portale.procedures.models import Draft, Procedure
+from portale.procedures.models import Draft
 from portale.storage import LocalStorage
 from tests.integration.connectors.support import drain
 from tests.integration.test_procedures_support import PDF, VALID_ANSWERS, make_world

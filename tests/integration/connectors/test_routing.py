@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portale.procedures.routing import DISPATCH_JOB, PROTOCOL_JOB, RoutingRule, route
+from portale.cases.routing import DISPATCH_JOB, PROTOCOL_JOB, RoutingRule, route
 from tests.factories import AuthorityFactory, MunicipalityFactory, OfficeFactory
 from tests.integration.connectors.support import file_with, jobs_of
 

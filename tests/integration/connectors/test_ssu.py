@@ -21,10 +21,10 @@ from referencing.jsonschema import DRAFT7
 
 from connectors import modi
 from connectors.fakes.server import _keypair
-from portale.backoffice import services as backoffice
+from portale.backoffice import consultations
+from portale.cases.routing import DISPATCH_JOB
 from portale.outbox import services as outbox
 from portale.outbox.models import DONE, GIVEN_UP, RETRYING
-from portale.procedures.routing import DISPATCH_JOB
 from tests.factories import AuthorityFactory, UserFactory
 from tests.integration.connectors.support import (
     drain,
@@ -62,7 +62,7 @@ def call(app, fakes, operation, body):
 
 
 def cui_of(procedure):
-    from portale.procedures.ssu import instance_descriptor
+    from portale.cases.ssu import instance_descriptor
 
     return instance_descriptor(procedure)["cui"]
 
@@ -218,7 +218,7 @@ def test_opinion_request_goes_out_on_ssu_and_by_pec_with_question_and_due_date(
     pec_authority = AuthorityFactory(code="VVF_PEC", channel="pec", pec="vvf@pec.esempio.it")
     session.commit()
     before = len(wired.pec.messages)
-    [ssu_request, pec_request] = backoffice.request_opinions(
+    [ssu_request, pec_request] = consultations.request_opinions(
         session,
         procedure,
         [authority.id, pec_authority.id],
@@ -268,7 +268,7 @@ def test_send_conclusions_answers_the_open_opinion_request(
     session, app, wired, filed, kind, outcome
 ):
     world, procedure, authority = filed
-    [opinion] = backoffice.request_opinions(session, procedure, [authority.id], actor_id=None)
+    [opinion] = consultations.request_opinions(session, procedure, [authority.id], actor_id=None)
     body = conclusions(procedure, kind)
     response = call(app, wired, "send_conclusions", body)
     assert response.status_code == 200, response.text

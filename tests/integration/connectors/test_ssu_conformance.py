@@ -27,7 +27,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from portale.backoffice import consultations, decisions
-from portale.backoffice import services as backoffice
+from portale.cases import services as core
 from tests.factories import UserFactory
 from tests.integration.connectors.support import drain, file_with, spec_dir, ssu_authority
 from tests.integration.connectors.test_ssu import call, cui_of
@@ -75,7 +75,7 @@ def test_every_message_sent_follows_et_to_bo(session, app, wired, filed):
         participants=[authority.code],
     )
     drain(app)  # cdss_convened
-    backoffice.queue_conclusion_notices(session, procedure, "ended_by_submitter_cancel_requested")
+    core.queue_conclusion_notices(session, procedure, "ended_by_submitter_cancel_requested")
     session.commit()
     drain(app)
     spec = corrected("et_to_bo.yaml")

@@ -14,8 +14,8 @@ from referencing.jsonschema import DRAFT7
 
 from portale.backoffice import consultations, decisions
 from portale.backoffice.jobs import tick
+from portale.cases.routing import DISPATCH_JOB
 from portale.db import utcnow
-from portale.procedures.routing import DISPATCH_JOB
 from portale.storage import LocalStorage
 from tests.factories import UserFactory
 from tests.integration.connectors.support import (

@@ -3,11 +3,11 @@ instances, and other recipients of the same one, never wait for them."""
 
 from __future__ import annotations
 
-from portale.backoffice import services as backoffice
+from portale.cases import services as backoffice
+from portale.cases.routing import DISPATCH_JOB
 from portale.outbox import services as outbox
 from portale.outbox.models import DONE, GIVEN_UP, QUEUED, RETRYING, OutboxJob
 from portale.procedures import services as filing
-from portale.procedures.routing import DISPATCH_JOB
 from portale.storage import LocalStorage
 from tests.integration.connectors.support import drain, file_with, jobs_of, make_due, ssu_authority
 from tests.integration.test_procedures_support import PDF, VALID_ANSWERS

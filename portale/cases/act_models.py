@@ -3,7 +3,7 @@
 An :class:`Act` is an outgoing document (licence, rejection, prohibition of a SCIA activity,
 certificate of silent assent). Its PDF lives in storage at ``storage_key``; ``sha256`` lets
 anyone check the copy they hold. The protocol number comes from the office's register
-(:mod:`portale.procedures.protocol`), the same sequence as incoming filings.
+(:mod:`portale.cases.protocol`), the same sequence as incoming filings.
 """
 
 from __future__ import annotations

@@ -1,18 +1,29 @@
-"""Protocol numbers: sequential per office and year, with no gaps and no duplicates.
+"""Gapless yearly counters (protocol numbers per office, CUI progressives per context).
 
-One :class:`~portale.procedures.models.SequenceCounter` row per (scope, year). The increment is a
-single ``UPDATE ... RETURNING`` in the caller's transaction: on PostgreSQL the row lock makes
-concurrent submissions for the same office wait for each other, and a submission that rolls back
-also rolls back its increment, so the next one reuses the number (no gap). On SQLite the whole
-database is locked by ``BEGIN IMMEDIATE``, which gives the same guarantee.
+The row is incremented with ``UPDATE ... RETURNING`` inside the caller's transaction, so
+concurrent callers queue on its row lock and a rolled-back transaction gives its number back.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portale.procedures.models import SequenceCounter
+from portale.db import Base
+
+
+class SequenceCounter(Base):
+    """Gapless yearly counters: protocol numbers per office, CUI progressives per context.
+
+    The row is incremented with ``UPDATE ... RETURNING`` inside the submission transaction, so
+    concurrent submissions queue on its row lock and a rolled-back submission gives its number back.
+    """
+
+    __tablename__ = "sequence_counter"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def _ensure_row(session: Session, scope: str, year: int) -> None:
@@ -47,11 +58,3 @@ def next_value(session: Session, scope: str, year: int) -> int:
         _ensure_row(session, scope, year)
         value = session.execute(stmt).scalar_one()
     return int(value)
-
-
-def office_scope(office_id: int) -> str:
-    return f"protocol:office:{office_id}"
-
-
-def next_protocol_number(session: Session, office_id: int, year: int) -> int:
-    return next_value(session, office_scope(office_id), year)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portale.procedures.protocol import next_value
+from portale.cases.counters import next_value
 
 DEFAULT_CONTEXT = "SUAP"
 

@@ -16,6 +16,10 @@ from portale.accounts.models import Authority, Office
 from portale.db import Base
 from portale.outbox.services import enqueue
 
+# The dispatch job's message asking an authority for its opinion (the others: the instance
+# itself, ``notify``).
+OPINION_REQUEST_MESSAGE = "opinion_request"
+
 DISPATCH_JOB = "dispatch.authority"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Notification, User
+from portale.cases.models import Procedure
 from portale.outbox.services import JobContext, enqueue, register_handler
 
 MAIL_JOB = "mail.notification"
@@ -66,3 +67,39 @@ def send_notification_mail(ctx: JobContext) -> dict[str, Any]:
 
 def register() -> None:
     register_handler(MAIL_JOB, send_notification_mail, replace=True)
+
+
+def people_of_company(procedure: Procedure) -> list[int]:
+    return [procedure.submitter_id]
+
+
+def clerks_to_tell(procedure: Procedure) -> list[int]:
+    return [procedure.assignee_id] if procedure.assignee_id else []
+
+
+def _link(procedure: Procedure) -> str:
+    return f"/pratiche/{procedure.id}"
+
+
+def notify_company(procedure: Procedure, session: Session, subject: Any, body: Any) -> None:
+    notify_people(
+        session,
+        people_of_company(procedure),
+        subject=f"{subject} — {procedure.protocol_label}",
+        body=str(body),
+        link=_link(procedure),
+        procedure_id=procedure.id,
+    )
+
+
+def notify_clerks(procedure: Procedure, session: Session, subject: Any, body: Any) -> None:
+    ids = clerks_to_tell(procedure)
+    if ids:
+        notify_people(
+            session,
+            ids,
+            subject=f"{subject} — {procedure.protocol_label}",
+            body=str(body),
+            link=f"/scrivania/pratiche/{procedure.id}",
+            procedure_id=procedure.id,
+        )

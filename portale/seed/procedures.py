@@ -16,14 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Authority, User
-from portale.backoffice import decisions
-from portale.backoffice import services as bo
+from portale.backoffice import consultations, decisions
 from portale.backoffice.jobs import tick
-from portale.backoffice.models import OPINION_FAVOURABLE_WITH_CONDITIONS
+from portale.cases import answers as case_answers
+from portale.cases import requests as case_requests
+from portale.cases.models import OPINION_FAVOURABLE_WITH_CONDITIONS, Procedure
+from portale.catalogue import services as catalogue_services
 from portale.db import utcnow
 from portale.dossier.models import Company
 from portale.procedures import services as filing
-from portale.procedures.models import Procedure
 from portale.storage import AbstractStorage
 
 DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -36,7 +37,7 @@ TYPED = {
 
 
 def _answers(session: Session, draft: Any) -> dict[str, Any]:
-    spec = filing.spec_of(draft.type_version)
+    spec = catalogue_services.spec_of(draft.type_version)
     values = dict(filing.dossier_values(spec, draft.company, draft.local_unit))
     for f in spec.fields:
         if f.name in values or f.name in TYPED:
@@ -75,7 +76,7 @@ def _file(
         session, actor=owner, company_id=company.id, local_unit_id=unit.id, type_code=code
     )
     filing.save_draft(session, draft.id, actor=owner, answers=_answers(session, draft))
-    for slot in filing.spec_of(draft.type_version).attachments:
+    for slot in catalogue_services.spec_of(draft.type_version).attachments:
         if slot.required:
             filing.add_attachment(
                 session,
@@ -108,7 +109,7 @@ def load_demo_procedures(
     if sign is not None:
         police = session.scalar(select(Authority).where(Authority.code == "PM_TO"))
         if police is not None:
-            [opinion] = bo.request_opinions(
+            [opinion] = consultations.request_opinions(
                 session,
                 sign,
                 [police.id],
@@ -117,7 +118,7 @@ def load_demo_procedures(
                 term_days=20,
                 now=now - timedelta(days=43),
             )
-            bo.give_opinion(
+            consultations.give_opinion(
                 session,
                 opinion.id,
                 outcome=OPINION_FAVOURABLE_WITH_CONDITIONS,
@@ -135,13 +136,15 @@ def load_demo_procedures(
             days=20,
             now=now - timedelta(days=35),
         )
-        decisions.answer_request(
+        case_answers.answer_request(
             session,
             storage,
             sign,
             actor=owner,
             note="Allegata la dichiarazione del tecnico.",
-            uploads=[decisions.Upload(decisions.INTEGRATION_SLOT, "stabilita.pdf", DEMO_PDF)],
+            uploads=[
+                case_answers.Upload(case_requests.INTEGRATION_SLOT, "stabilita.pdf", DEMO_PDF)
+            ],
             now=now - timedelta(days=27),
         )
         decisions.approve(

@@ -7,39 +7,13 @@ import hashlib
 import json
 from typing import Any
 
+from portale.cases.models import Procedure
+from portale.cases.terms import rules_for
 from portale.clock.lifecycle import STATES as _SSU_STATES
-from portale.clock.terms import TermRules, times_for
-from portale.procedures.models import Procedure
+from portale.clock.terms import times_for
 
 DESCRIPTOR_VERSION = 1
 REGIME_VERSION = "01.00.00"
-
-
-def rules_for(procedure: Procedure) -> TermRules:
-    version = procedure.type_version
-    spec = version.spec or {}
-    times = spec.get("times") or {}
-    integration = spec.get("integration") or {}
-    return TermRules(
-        regime=procedure.regime,
-        term_days=version.term_days,
-        silent_assent=version.silent_assent,
-        integration_max_suspension_days=int(integration.get("max_suspension_days", 30)),
-        integration_requests_allowed=int(integration.get("requests_allowed", 1)),
-        control_window_days=version.control_window_days or 60,
-        **{
-            k: times[k]
-            for k in (
-                "max_gg_correction",
-                "max_gg_admissibility",
-                "max_gg_int_req",
-                "max_gg_int_resp",
-                "max_gg_concl_send",
-                "max_gg_cdss_req",
-            )
-            if k in times
-        },
-    )
 
 
 def instance_hash(procedure: Procedure) -> str:

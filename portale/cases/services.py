@@ -1,19 +1,21 @@
-"""Back-office core: every action on a filed procedure is an event; state, term and summary
-are recomputed from the events in the same transaction.
+"""The case core: every step of a filed procedure is an event; state, term and summary are
+recomputed from the events in the same transaction. Filing (:mod:`portale.procedures`) and the
+back office (:mod:`portale.backoffice`) both record through here.
 
 :func:`perform` applies an action of the state machine (:mod:`portale.clock.lifecycle`) and
 records its event; :func:`record` records an event that does not change the SSU state
 (assignment, opinion asked or given, dispatch...). Both leave committing to the use case that
 calls them; :func:`refresh` rewrites the procedure's cached state and last day and its
-:class:`~portale.backoffice.models.ProcedureSummary` row.
+:class:`~portale.cases.models.ProcedureSummary` row.
 
-Use cases here commit once: :func:`request_opinions`, :func:`give_opinion`.
+A procedure reaching a final state is notified to every authority involved (outbox jobs in the
+same transaction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -21,54 +23,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portale.accounts.models import Authority
-from portale.backoffice.models import (
-    DEFAULT_OPINION_TERM_DAYS,
-    OPINION_OUTCOMES,
+from portale.cases.labels import state_label
+from portale.cases.models import (
     OpinionRequest,
+    Procedure,
+    ProcedureEvent,
     ProcedureSummary,
 )
+from portale.cases.routing import DISPATCH_JOB, dispatch_order
+from portale.cases.terms import calendar_for, rules_for
 from portale.clock import lifecycle as lc
-from portale.clock.calendar import HolidayCalendar, local_date
+from portale.clock.calendar import local_date
 from portale.clock.summary import SUMMARY_FIELDS, Summary, TimedEvent, summarise
-from portale.clock.terms import Clock, ClockEvent, TermRules, compute_clock
+from portale.clock.terms import Clock, ClockEvent, compute_clock
 from portale.db import utcnow
+from portale.errors import ActionNotAllowed
 from portale.outbox.services import enqueue
-from portale.procedures.labels import state_label
-from portale.procedures.models import Procedure, ProcedureEvent
-from portale.procedures.routing import DISPATCH_JOB, dispatch_order
-from portale.procedures.ssu import rules_for as _rules_for
-from portale.reference.models import Municipality
 from portale.reports import rollups
 
-OPINION_REQUEST_MESSAGE = "opinion_request"
-
-
-class ActionNotAllowed(ValueError):
-    """The action cannot be taken now; ``message`` says why, in the user's language."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-
-
 # --- term rules, calendar, clock ------------------------------------------------------------
-
-
-def rules_for(procedure: Procedure) -> TermRules:
-    """The legal-term rules of the catalogue version the procedure was filed under."""
-    return _rules_for(procedure)
-
-
-def calendar_for(session: Session, procedure: Procedure) -> HolidayCalendar:
-    """Holidays of the procedure's municipality (patron day) and office (Saturday)."""
-    municipality = session.get(Municipality, procedure.municipality)
-    patron = None
-    if municipality is not None and municipality.patron_month and municipality.patron_day:
-        patron = (municipality.patron_month, municipality.patron_day)
-    office = procedure.office
-    return HolidayCalendar(
-        patron_day=patron, saturday_is_holiday=bool(office and office.saturday_is_holiday)
-    )
 
 
 def events_of(session: Session, procedure_id: int) -> list[ProcedureEvent]:
@@ -293,130 +266,3 @@ def refresh(session: Session, procedure: Procedure, now: datetime | None = None)
     # the report roll-ups move with the summary, in the same transaction
     rollups.record_change(session, before, rollups.procedure_rows(session, procedure.id))
     return summary
-
-
-# --- opinions -------------------------------------------------------------------------------
-
-
-def request_opinions(
-    session: Session,
-    procedure: Procedure,
-    authority_ids: Iterable[int],
-    *,
-    actor_id: int | None,
-    question: str = "",
-    term_days: int | None = None,
-    now: datetime | None = None,
-) -> list[OpinionRequest]:
-    """Ask each authority for its opinion; each request goes out through its channel's
-    connector as an outbox job written in this transaction. Commits."""
-    if procedure.state in lc.FINAL_STATES:
-        raise ActionNotAllowed(_l("La pratica è conclusa: non si possono chiedere pareri."))
-    ids = list(dict.fromkeys(authority_ids))
-    if not ids:
-        raise ActionNotAllowed(_l("Scegli almeno un ente a cui chiedere il parere."))
-    authorities = list(
-        session.scalars(select(Authority).where(Authority.id.in_(ids), Authority.active.is_(True)))
-    )
-    if len(authorities) != len(ids):
-        raise ActionNotAllowed(_l("Uno degli enti scelti non esiste o non è attivo."))
-    now = now or utcnow()
-    days = term_days or DEFAULT_OPINION_TERM_DAYS
-    requests = []
-    for authority in authorities:
-        opinion = OpinionRequest(
-            procedure_id=procedure.id,
-            authority_id=authority.id,
-            requested_by_id=actor_id,
-            requested_at=now,
-            term_days=days,
-            due_on=calendar_for(session, procedure).roll_forward(
-                local_date(now) + timedelta(days=days)
-            ),
-            question=question,
-        )
-        session.add(opinion)
-        session.flush()
-        record(
-            session,
-            procedure,
-            lc.OPINION_REQUESTED,
-            actor_id=actor_id,
-            payload={
-                "authority": authority.code,
-                "opinion_id": opinion.id,
-                "due_on": opinion.due_on.isoformat(),
-            },
-            now=now,
-        )
-        enqueue(
-            session,
-            DISPATCH_JOB,
-            {
-                "procedure_id": procedure.id,
-                "authority": authority.code,
-                "message": OPINION_REQUEST_MESSAGE,
-                "opinion_id": opinion.id,
-            },
-            idempotency_key=f"dispatch:{procedure.cui_uuid}:{authority.code}:opinion:{opinion.id}",
-            connector=authority.channel,
-            procedure_id=procedure.id,
-            ordering_key=dispatch_order(procedure, authority.code),
-        )
-        requests.append(opinion)
-    session.commit()
-    return requests
-
-
-def give_opinion(
-    session: Session,
-    opinion_id: int,
-    *,
-    outcome: str,
-    text: str | None,
-    actor_id: int | None,
-    via: str = "portal",
-    document: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-) -> OpinionRequest:
-    """Record an authority's answer (from an officer in the portal, or an SSU callback).
-
-    ``document`` may carry ``key``, ``name`` and ``sha256`` of a stored signed document.
-    Answering twice is refused. Commits.
-    """
-    opinion = session.get(OpinionRequest, opinion_id)
-    if opinion is None:
-        raise LookupError(opinion_id)
-    if opinion.answered_at is not None:
-        raise ActionNotAllowed(_l("Il parere è già stato espresso."))
-    if outcome not in OPINION_OUTCOMES:
-        raise ActionNotAllowed(_l("Esito del parere non valido."))
-    procedure = session.get(Procedure, opinion.procedure_id)
-    assert procedure is not None
-    if procedure.state in lc.FINAL_STATES:
-        raise ActionNotAllowed(_l("La pratica è conclusa: il parere non può più essere dato."))
-    now = now or utcnow()
-    opinion.answered_at = now
-    opinion.answered_by_id = actor_id
-    opinion.outcome = outcome
-    opinion.text = text
-    opinion.answered_via = via
-    if document:
-        opinion.document_key = document.get("key")
-        opinion.document_name = document.get("name")
-        opinion.document_sha256 = document.get("sha256")
-    record(
-        session,
-        procedure,
-        lc.OPINION_GIVEN,
-        actor_id=actor_id,
-        payload={
-            "authority": opinion.authority.code,
-            "opinion_id": opinion.id,
-            "outcome": outcome,
-            "late": opinion.is_late(local_date(now)),
-        },
-        now=now,
-    )
-    session.commit()
-    return opinion
