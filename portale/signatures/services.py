@@ -93,7 +93,7 @@ def _apply(check: SignatureCheck, result: v.Verification, storage: AbstractStora
     check.checked_at = utcnow()
     check.attempts = (check.attempts or 0) + 1
     if result.content is not None and check.content_key is None:
-        from portale.procedures.services import detect_kind
+        from portale.uploads import detect_kind
 
         key = f"{check.storage_key}-content"
         storage.put(key, result.content)
@@ -106,7 +106,7 @@ def reverify(
     session: Session, storage: AbstractStorage, check: SignatureCheck, config: Any
 ) -> None:
     """Verify a stored upload again (no commit)."""
-    from portale.procedures.services import detect_kind
+    from portale.uploads import detect_kind
 
     data = storage.read(check.storage_key)
     kind = detect_kind(data) or ""

@@ -195,7 +195,7 @@ def _load_cms(data: bytes) -> Any:
     der = data
     if not data.startswith(b"\x30"):
         # Base64 or PEM-armoured, as some signing tools write it: the upload check's decoder
-        from portale.procedures.services import _base64_body
+        from portale.uploads import _base64_body
 
         der = _base64_body(data) or data
     try:
