@@ -149,7 +149,7 @@ class CommentSchema(ItalianSchema):
     created_at = fields.DateTime(dump_only=True)
 
 
-class ChangeSchema(ItalianSchema):
+class ProposalChangeSchema(ItalianSchema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     note = fields.String(allow_none=True)
@@ -173,7 +173,7 @@ class ProposalSchema(ProposalCreateSchema):
     author = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     comments = fields.List(fields.Nested(CommentSchema), dump_only=True)
-    changes = fields.List(fields.Nested(ChangeSchema), dump_only=True)
+    changes = fields.List(fields.Nested(ProposalChangeSchema), dump_only=True)
     effect = fields.Nested(EffectSchema, dump_only=True, allow_none=True)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -45,8 +45,6 @@ def recent_quarters(today: date, count: int = 8) -> list[str]:
 def request_report(session: Session, *, actor_id: int, quarter: str, fmt: str) -> ReportExport:
     """Queue the quarter's report. Commits."""
     start, end = quarter_bounds(quarter)
-    from datetime import UTC, datetime, time
-
     as_of = min(datetime.combine(end + timedelta(days=1), time(), UTC), datetime.now(UTC))
     params = {"kind": KIND, "trimestre": quarter, "dal": start.isoformat(), "al": end.isoformat()}
     return exports.request_export(session, actor_id=actor_id, fmt=fmt, params=params, as_of=as_of)
